@@ -1,0 +1,1 @@
+"""The FastAPI application, its routes and web pages, and the `hotline` command."""

@@ -1,0 +1,44 @@
+"""What the running app holds: built once in the lifespan, handed to routes through `deps`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from sqlalchemy import Engine
+
+from api.config import Settings
+from api.limits import InboundLimits
+from api.live import LiveHub
+from api.metrics import Metrics, TimedAnalyzer
+from bots.telegram import TelegramChannel
+from bots.web import WebChatChannel
+from bots.wechat import WeChatChannel
+from handoff.delivery import DeliveryWorker
+from handoff.intake import Analyzer, IntakeSettings
+from handoff.store import UnitOfWork, UowFactory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    uow: UowFactory
+    nlu: Analyzer
+    web: WebChatChannel
+    worker: DeliveryWorker
+    live: LiveHub
+    categories: tuple[str, ...]  # the taxonomy's top-level labels
+    intake: IntakeSettings
+    telegram: TelegramChannel | None = None  # configured platform channels
+    wechat: WeChatChannel | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    limits: InboundLimits = field(default_factory=lambda: InboundLimits(per_citizen=0, per_ip=0))
+    redis: Redis | None = None  # production mode (`api.production`)
+
+    def new_uow(self) -> UnitOfWork:
+        return self.uow()
+
+    def swap_nlu(self, model: Analyzer) -> None:
+        """Use `model` from the next message on, timed for the metrics."""
+        self.nlu = TimedAnalyzer(model, self.metrics.nlu_seconds)

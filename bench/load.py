@@ -1,0 +1,167 @@
+"""Load benchmark of the production mode, loopback only, bounded in count and time.
+
+    .venv/bin/python -m bench.load [--messages 4000] [--rate 500] [--web-processes 2] [--seconds 60]
+
+Creates a database of its own on the PostgreSQL at 127.0.0.1:5432 (dropped at the end), starts the
+fake Telegram and WeChat APIs, `hotline serve --processes N` and one `hotline worker delivery`, then
+simulated citizens post Telegram updates and WeChat callbacks (half each) at a fixed offered rate.
+Reported: sustained messages a second; webhook → reply committed to the outbox (the webhook's
+response time: it answers after the commit); webhook → reply received by the fake Telegram; and the
+same load against a bare FastAPI endpoint on the same machine for comparison. Then the audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import mkdtemp
+
+import psycopg
+
+from api.main import seed_reference_data
+from bench.citizens import Platform, Posted, audit, percentile, wait_delivered
+from bench.cluster import HOTLINE, Cluster, Process, free_port
+from handoff import schema
+from handoff.store import UnitOfWork, make_engine, make_session_factory
+from tests.bots.platforms import TELEGRAM_TOKEN, WECHAT_APP_ID, WECHAT_SECRET, FakeTelegram, FakeWeChat
+
+ADMIN_URL = os.environ.get("HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET, WECHAT_TOKEN = "bench-secret", "bench-token"
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    posted: list[Posted]
+    seconds: float
+
+    @property
+    def accepted(self) -> list[Posted]:
+        return [p for p in self.posted if p.accepted_at is not None]
+
+    def line(self) -> str:
+        latencies = [(p.accepted_at - p.started) * 1000 for p in self.accepted]  # type: ignore[operator]
+        rate = len(self.accepted) / self.seconds if self.seconds else 0.0
+        return (f"{self.label:34} {len(self.accepted):5}/{len(self.posted):<5} {rate:7.1f} msg/s   "
+                f"p50 {percentile(latencies, 50):6.1f}  p95 {percentile(latencies, 95):6.1f}  "
+                f"p99 {percentile(latencies, 99):6.1f} ms")
+
+
+async def offer(platform: Platform, count: int, rate: float, first: int, deadline: float, kind: str) -> Run:
+    """Post `count` messages at `rate` a second (open loop: the schedule does not wait for answers)."""
+    started = time.monotonic()
+    tasks = []
+    for n in range(count):
+        due = started + n / rate
+        if due > deadline:
+            break
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        number = first + n
+        if kind == "bare":
+            tasks.append(asyncio.create_task(platform.telegram(number, secret=SECRET)))
+        elif number % 2:
+            tasks.append(asyncio.create_task(platform.wechat(number, token=WECHAT_TOKEN)))
+        else:
+            tasks.append(asyncio.create_task(platform.telegram(number, secret=SECRET)))
+    posted = list(await asyncio.gather(*tasks))
+    ends = [p.accepted_at for p in posted if p.accepted_at is not None]
+    return Run(kind, posted, (max(ends) - started) if ends else 0.0)
+
+
+def bare_app_process(log_dir: Path) -> Process:
+    port = free_port()
+    python = str(Path(HOTLINE).with_name("python"))
+    args = [python, "-m", "uvicorn", "bench.bare:app", "--port", str(port), "--workers", "2", "--log-level", "warning"]
+    return Process("bare", args, dict(os.environ), log_dir, port).start()
+
+
+async def main(args: argparse.Namespace) -> None:
+    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    telegram, wechat = FakeTelegram(TELEGRAM_TOKEN), FakeWeChat(WECHAT_APP_ID, WECHAT_SECRET)
+    log_dir = Path(mkdtemp(prefix="hotline-bench-"))
+    cluster = Cluster(
+        {
+            "DATABASE_URL": url, "HOTLINE_REDIS_URL": REDIS_URL, "HOTLINE_REDIS_NAMESPACE": name,
+            "HOTLINE_TELEGRAM_TOKEN": TELEGRAM_TOKEN, "HOTLINE_TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "HOTLINE_TELEGRAM_RATE_OVERALL": "0", "HOTLINE_TELEGRAM_RATE_PER_CHAT": "0",
+            "HOTLINE_WECHAT_APP_ID": WECHAT_APP_ID, "HOTLINE_WECHAT_APP_SECRET": WECHAT_SECRET,
+            "HOTLINE_WECHAT_TOKEN": WECHAT_TOKEN,
+        },
+        log_dir,
+    )
+    bare = None
+    try:
+        schema.upgrade(engine)
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            seed_reference_data(uow.session, jurisdiction="110000")
+            uow.commit()
+        telegram.start()
+        wechat.start()
+        cluster.env["HOTLINE_TELEGRAM_API_URL"], cluster.env["HOTLINE_WECHAT_API_URL"] = telegram.url, wechat.url
+        web = cluster.web(processes=args.web_processes)
+        worker = cluster.delivery()
+        web.wait_ready()
+        worker.wait_ready()
+        bare = bare_app_process(log_dir).wait_ready()
+
+        platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds)
+        await offer(platform, 100, 100, 9_000_000, time.monotonic() + 10, "warm-up")
+        deadline = time.monotonic() + args.seconds
+        hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
+        await platform.aclose()
+        bare_platform = Platform([bare.url], concurrency=args.concurrency, give_up_after=args.seconds)
+        bare_run = await offer(bare_platform, args.messages, args.rate, 0, time.monotonic() + args.seconds, "bare")
+        await bare_platform.aclose()
+
+        await wait_delivered(engine, timeout=120)
+        accepted = hotline.accepted
+        first_send: dict[str, float] = {}
+        for call in telegram.sent():
+            first_send.setdefault(str(call.params["chat_id"]), call.at)
+        delivered = [(first_send[p.chat_id] - p.started) * 1000 for p in accepted
+                     if p.key.startswith("update:") and p.chat_id in first_send]
+        result = audit(engine, accepted)
+        print(f"offered {args.rate:.0f} msg/s, {args.web_processes} web processes + 1 delivery worker, "
+              f"{os.cpu_count()} CPUs, PostgreSQL + Redis on loopback")
+        print(hotline.line().replace("hotline", "Hotline webhook → outbox", 1))
+        print(f"{'Hotline webhook → Telegram delivered':34} {len(delivered):5}       "
+              f"          p50 {percentile(delivered, 50):6.1f}  p95 {percentile(delivered, 95):6.1f}  "
+              f"p99 {percentile(delivered, 99):6.1f} ms")
+        print(bare_run.line().replace("bare", "bare FastAPI endpoint (2 workers)", 1))
+        print(f"audit: {result}")
+        wechat_sent = len(wechat.custom_messages())
+        print(f"telegram sendMessage calls: {len(telegram.sent())}, wechat pushes: {wechat_sent}, "
+              f"retries by the platforms: {sum(p.attempts - 1 for p in hotline.posted)}")
+    finally:
+        cluster.stop()
+        if bare is not None:
+            bare.stop()
+        telegram.stop()
+        wechat.stop()
+        engine.dispose()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=4000, help="messages to offer (bounded)")
+    parser.add_argument("--rate", type=float, default=500.0, help="offered messages a second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="stop offering after this long")
+    parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=256, help="requests in flight at most")
+    asyncio.run(main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    cli()

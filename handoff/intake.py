@@ -1,0 +1,648 @@
+"""The conversation engine: one inbound message in, stored, understood, answered, in one transaction.
+
+For each message the engine either answers (FAQ, status, help), asks for what a ticket still
+lacks (where it happened), opens a ticket and hands the chat to the operators, or keeps quiet
+because an operator holds the chat. Every reply goes to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff import outbox, texts
+from handoff.clock import DEFAULT_TZ, local_text
+from handoff.errors import InvalidMessageError
+from handoff.messages import Button, InboundMessage, InboundResult, Reply
+from handoff.models import (
+    ChannelIdentity,
+    Citizen,
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+    OutboxEntry,
+    OutboxStatus,
+    Ticket,
+    TicketEvent,
+)
+from handoff.store import UnitOfWork
+from handoff.surveys import answer_survey, open_survey_for, read_answer
+from handoff.tickets import OPEN_STATUSES, TicketDraft, citizen_tickets, open_ticket
+from handoff.topics import repeat_of
+from nlu.types import Analysis, AnalysisContext, DialogueAct, RequestType
+
+MAX_LOCATION_ATTEMPTS = 2
+BUTTON_HUMAN = Button("转人工", "human")
+BUTTON_CANCEL = Button("取消", "cancel")
+BUTTON_STATUS = Button("我的工单", "status")
+# What our own buttons mean; a pressed button needs no reading.
+BUTTON_ACTS = {"human": DialogueAct.HUMAN, "cancel": DialogueAct.DENY, "status": DialogueAct.STATUS_QUERY}
+CANCEL_WORDS = frozenset({"取消", "算了", "不用了", "cancel"})
+ENTERPRISE = "enterprise"
+ENTERPRISE_ENTRY = "menu:enterprise"  # the WeChat menu key, Telegram's /enterprise, the web chat's entry
+# Kinds of matter that need to know where it happened before a unit can be chosen.
+NEEDS_LOCATION = frozenset({RequestType.COMPLAIN, RequestType.HELP, RequestType.REPORT, RequestType.SUGGEST})
+
+
+class Analyzer(Protocol):
+    def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis: ...
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    max_chars: int = 2000
+    tz: ZoneInfo = DEFAULT_TZ
+
+
+def handle_inbound(
+    uow: UnitOfWork,
+    *,
+    nlu: Analyzer,
+    msg: InboundMessage,
+    settings: IntakeSettings = IntakeSettings(),
+    now: datetime | None = None,
+    hold_replies: timedelta | None = None,
+) -> InboundResult:
+    """Store, understand and answer one citizen message. A redelivered message changes nothing.
+
+    `hold_replies` is for channels that answer inside the webhook's HTTP response (WeChat's passive
+    reply): the replies are written leased for that long, so the delivery worker leaves them alone;
+    the caller then settles them with `handoff.passive.take_passive_reply`. If it dies first, the lease
+    runs out and the worker sends them the ordinary way.
+    """
+    validate(msg, settings)
+    moment = now or datetime.now(UTC)
+    for attempt in range(3):
+        with uow:
+            previous = _find_inbound(uow.session, msg)
+            if previous is not None:
+                return _replay(uow.session, previous)
+            try:
+                turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies)
+                result = turn.run()
+                uow.commit()
+                return result
+            except IntegrityError:
+                # A concurrent delivery of the same message (or the same new citizen) won the race;
+                # start again: the next pass finds what it stored.
+                uow.rollback()
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def validate(msg: InboundMessage, settings: IntakeSettings) -> None:
+    """Refuse what cannot be a citizen's message before anything is stored."""
+    if not msg.has_content:
+        raise InvalidMessageError("消息为空，请输入内容。")
+    if len(msg.text) > settings.max_chars:
+        raise InvalidMessageError(f"消息过长（{len(msg.text)}字），请控制在{settings.max_chars}字以内，分段发送。")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\r\t" for ch in msg.text):
+        raise InvalidMessageError("消息包含无法识别的字符，请发送文字内容。")
+    if not msg.platform_msg_id or len(msg.platform_msg_id) > 128:
+        raise InvalidMessageError("消息缺少有效的编号。")
+
+
+def _find_inbound(session: Session, msg: InboundMessage) -> Message | None:
+    return session.scalar(
+        select(Message).where(
+            Message.channel == msg.channel,
+            Message.direction == Direction.IN,
+            Message.platform_msg_id == msg.platform_msg_id,
+        )
+    )
+
+
+def _replay(session: Session, inbound: Message) -> InboundResult:
+    """Answer a redelivery with what was answered the first time, without sending it again."""
+    rows = session.execute(
+        select(Message, OutboxEntry.id)
+        .join(OutboxEntry, OutboxEntry.message_id == Message.id)
+        .where(Message.in_reply_to == inbound.id)
+        .order_by(Message.created_at)
+    ).all()
+    replies = [outbox.reply_from_payload({"text": m.text, **(m.payload or {})}) for m, _ in rows]
+    return InboundResult(
+        message_id=inbound.id,
+        conversation_id=inbound.conversation_id,
+        replies=tuple(replies),
+        outbox_ids=tuple(entry_id for _, entry_id in rows),
+        duplicate=True,
+    )
+
+
+@dataclass
+class _Turn:
+    """One message's handling; a class only to keep the shared state out of every signature."""
+
+    session: Session
+    nlu: Analyzer
+    msg: InboundMessage
+    settings: IntakeSettings
+    now: datetime
+    hold: timedelta | None = None
+    replies: list[Reply] = field(default_factory=list)
+    ticket_number: str | None = None
+
+    def run(self) -> InboundResult:
+        self.identity, self.citizen = self._identify()
+        self.conversation = self._active_conversation()
+        self.language = self.citizen.language
+        self.inbound = self._store_inbound()
+        self.session.flush()  # the unique platform id is checked here, before any reply is made
+        if self.msg.event != "unsubscribe":
+            self._respond()
+        self.conversation.updated_at = self.now
+        entries = [
+            outbox.enqueue(
+                self.session,
+                conversation=self.conversation,
+                reply=reply,
+                kind="reply",
+                now=self.now,
+                in_reply_to=self.inbound.id,
+            )
+            for reply in self.replies
+        ]
+        if self.hold is not None:
+            for entry in entries:
+                entry.status, entry.locked_until = OutboxStatus.SENDING, self.now + self.hold
+        return InboundResult(
+            message_id=self.inbound.id,
+            conversation_id=self.conversation.id,
+            replies=tuple(self.replies),
+            outbox_ids=tuple(e.id for e in entries),
+            ticket_number=self.ticket_number,
+        )
+
+    # -- who is writing -------------------------------------------------------------------------
+
+    def _identify(self) -> tuple[ChannelIdentity, Citizen]:
+        msg = self.msg
+        identity = self.session.scalar(
+            select(ChannelIdentity).where(
+                ChannelIdentity.channel == msg.channel, ChannelIdentity.channel_user_id == msg.channel_user_id
+            )
+        )
+        if identity is None:
+            citizen = Citizen(
+                id=uuid.uuid4(),
+                display_name=msg.display_name,
+                language=texts.language_of(msg.language),
+                created_at=self.now,
+            )
+            identity = ChannelIdentity(
+                id=uuid.uuid4(),
+                citizen_id=citizen.id,
+                channel=msg.channel,
+                channel_user_id=msg.channel_user_id,
+                chat_id=msg.chat_id,
+                display_name=msg.display_name,
+                created_at=self.now,
+            )
+            self.session.add_all([citizen, identity])
+            self.session.flush()
+        else:
+            citizen = self.session.get_one(Citizen, identity.citizen_id)
+        identity.chat_id = msg.chat_id
+        identity.last_inbound_at = self.now
+        identity.subscribed = msg.event != "unsubscribe"
+        if msg.display_name:
+            identity.display_name = msg.display_name
+        return identity, citizen
+
+    def _active_conversation(self) -> Conversation:
+        conversation = self.session.scalar(
+            select(Conversation)
+            .where(Conversation.identity_id == self.identity.id, Conversation.state != ConversationState.CLOSED)
+            .order_by(Conversation.created_at.desc())
+            .limit(1)
+        )
+        if conversation is None:
+            conversation = Conversation(
+                id=uuid.uuid4(),
+                citizen_id=self.citizen.id,
+                identity_id=self.identity.id,
+                channel=self.msg.channel,
+                chat_id=self.msg.chat_id,
+                state=ConversationState.BOT,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+            self.session.add(conversation)
+        conversation.chat_id = self.msg.chat_id
+        return conversation
+
+    def _store_inbound(self) -> Message:
+        msg = self.msg
+        payload: dict[str, Any] = {}
+        if msg.location:
+            payload["location"] = {
+                "latitude": msg.location.latitude,
+                "longitude": msg.location.longitude,
+                "label": msg.location.label,
+            }
+        if msg.attachments:
+            payload["attachments"] = [{"kind": a.kind, "file_id": a.file_id, "url": a.url} for a in msg.attachments]
+        if msg.button:
+            payload["button"] = msg.button
+        if msg.event:
+            payload["event"] = msg.event
+        if msg.edited:
+            payload["edited"] = True
+        message = Message(
+            id=uuid.uuid4(),
+            conversation_id=self.conversation.id,
+            channel=msg.channel,
+            direction=Direction.IN,
+            platform_msg_id=msg.platform_msg_id,
+            sender="citizen",
+            text=msg.text,
+            payload=payload or None,
+            created_at=self.now,
+        )
+        self.session.add(message)
+        return message
+
+    # -- what to answer -------------------------------------------------------------------------
+
+    def _say(self, key: str, buttons: Sequence[Button] = (), **values: Any) -> None:
+        self.replies.append(Reply(texts.say(key, self.language, **values), tuple(buttons)))
+
+    def _respond(self) -> None:
+        msg, conversation = self.msg, self.conversation
+        if msg.event == ENTERPRISE_ENTRY:  # 企业热线: the businesses' entry of a channel
+            conversation.lane = ENTERPRISE
+            self._say("enterprise_welcome", [BUTTON_HUMAN])
+            return
+        if msg.event in ("start", "subscribe"):
+            self._say("welcome", [BUTTON_STATUS])
+            return
+        if msg.event:  # menu clicks and other events carry no matter of their own
+            self._say("help", [BUTTON_STATUS, BUTTON_HUMAN])
+            return
+        button = msg.button or self._numbered_choice()
+        text = "" if button and not msg.button else msg.text
+        analysis = self._analyze(text)
+        if conversation.state == ConversationState.OPERATOR:
+            if (button or "").startswith("survey:") and self._answer_survey(text, button):
+                return  # a callback button is unambiguous even while an operator holds the chat
+            self._note_on_open_ticket(text)  # the operator answers; the bot keeps quiet
+            return
+        if analysis is not None and analysis.phone_numbers and not self.citizen.phone:
+            self.citizen.phone = analysis.phone_numbers[0]
+        draft = conversation.draft
+        if self._answer_survey(text, button):
+            return
+        act = BUTTON_ACTS.get(button or "") or (analysis.act if analysis else DialogueAct.NONE)
+
+        if act == DialogueAct.HUMAN:
+            self._hand_off()
+            self._say("handoff")
+            self._say("queued", ahead=queue_position(self.session, conversation))
+        elif act == DialogueAct.STATUS_QUERY or (analysis and analysis.ticket_numbers):
+            self._answer_status(analysis.ticket_numbers if analysis else ())
+        elif draft is not None:
+            self._continue_draft(draft, text, analysis, act)
+        elif act in (DialogueAct.GREETING, DialogueAct.HELP):
+            self._say("welcome" if act == DialogueAct.GREETING else "help", [BUTTON_STATUS, BUTTON_HUMAN])
+        elif act == DialogueAct.THANKS:
+            self._say("thanks")
+        elif act in (DialogueAct.AFFIRM, DialogueAct.DENY):
+            self._say("deny")
+        elif analysis is None:  # a photo or a bare pin without words
+            self._attach_or_ask()
+        elif analysis.faq is not None and analysis.request_type == RequestType.ASK:
+            faq = analysis.faq
+            self._say("faq_answer", [BUTTON_HUMAN], answer=faq.answer, source=faq.source)
+        elif conversation.state == ConversationState.QUEUED and self._supplement_open_ticket(text, analysis):
+            pass
+        else:
+            self._start_matter(text, analysis)
+
+    def _answer_survey(self, text: str, button: str | None) -> bool:
+        """A reply to the callback question (回访) goes to the survey, not to a new matter."""
+        survey = open_survey_for(self.session, self.citizen.id)
+        if survey is None:
+            return False
+        answer = read_answer(text, button, survey.step)
+        if answer is None:
+            return False
+        self.replies.extend(answer_survey(self.session, survey=survey, answer=answer, now=self.now))
+        return True
+
+    def _numbered_choice(self) -> str | None:
+        """On channels without buttons, 「1」 answers the first button of the bot's last message."""
+        choice = self.msg.text.strip()
+        if not (choice.isdigit() and len(choice) <= 2):
+            return None
+        last = self.session.scalar(
+            select(Message)
+            .where(Message.conversation_id == self.conversation.id, Message.direction == Direction.OUT)
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
+        buttons = (last.payload or {}).get("buttons") if last is not None else None
+        index = int(choice) - 1
+        if not buttons or not 0 <= index < len(buttons):
+            return None
+        return str(buttons[index]["payload"])
+
+    def _analyze(self, text: str) -> Analysis | None:
+        pin = self.msg.location
+        if not text.strip() and pin is None:
+            return None
+        awaiting = (self.conversation.draft or {}).get("awaiting")
+        context = AnalysisContext(
+            awaiting=awaiting,
+            lane=self.conversation.lane if self.conversation.lane == ENTERPRISE else None,
+            channel=self.msg.channel,
+            latitude=pin.latitude if pin else None,
+            longitude=pin.longitude if pin else None,
+            pin_label=pin.label if pin else None,
+        )
+        analysis = self.nlu.analyze(text or (pin.label if pin and pin.label else ""), context)
+        self.inbound.analysis = _analysis_record(analysis)
+        if analysis.enterprise is not None:  # a business wrote: the chat goes to the businesses' desk
+            self.conversation.lane = ENTERPRISE
+        return analysis
+
+    # -- matters and tickets --------------------------------------------------------------------
+
+    def _start_matter(self, text: str, analysis: Analysis) -> None:
+        draft = _draft_from(text, analysis, self.msg)
+        too_thin = len(analysis.text.strip()) < 4 and analysis.category is None and analysis.location.is_empty
+        if too_thin or (not analysis.location.is_empty and _is_only_location(text, analysis)):
+            self._say("ask_details", [BUTTON_HUMAN])  # a place alone, or a word, is not yet a matter
+            return
+        repeated = repeat_of(
+            self.session, citizen_id=self.citizen.id, text=text, street_code=draft.get("street_code"), category=draft.get("category")
+        )
+        if repeated is not None:  # the same complaint again: chase the open ticket, don't file a second
+            self._note_on_open_ticket(text, repeated, kind="repeat")
+            self._say("repeat_linked", [BUTTON_STATUS], number=repeated.number,
+                      status=texts.status_label(repeated.status, self.language))
+            return
+        needs_place = analysis.request_type in NEEDS_LOCATION and self.conversation.lane != ENTERPRISE
+        if needs_place and not _has_enough_location(draft):
+            self.conversation.draft = {**draft, "awaiting": "location", "attempts": 0}
+            self._say("ask_location", [BUTTON_CANCEL])
+            return
+        self._open(draft)
+
+    def _continue_draft(
+        self, draft: dict[str, Any], text: str, analysis: Analysis | None, act: DialogueAct
+    ) -> None:
+        if text.strip().lower() in CANCEL_WORDS or act == DialogueAct.DENY:
+            self.conversation.draft = None
+            self._say("draft_cancelled")
+            return
+        merged = dict(draft)
+        if analysis is not None:
+            _merge_location(merged, analysis)
+            if not _is_only_location(text, analysis):
+                merged["description"] = f"{draft['description']}\n{text}".strip()
+        if self.msg.attachments:
+            merged["attachments"] = list(draft.get("attachments") or []) + _attachments(self.msg)
+        if _has_enough_location(merged):
+            self.conversation.draft = None
+            self._open(merged)
+            return
+        merged["attempts"] = int(draft.get("attempts", 0)) + 1
+        if merged["attempts"] > MAX_LOCATION_ATTEMPTS:
+            # Do not loop on a citizen we cannot understand: a person takes over with what we have.
+            self.conversation.draft = merged
+            self._hand_off()
+            self._say("handoff")
+            return
+        self.conversation.draft = merged
+        self._say("ask_location_again", [BUTTON_CANCEL])
+
+    def _open(self, fields: dict[str, Any]) -> None:
+        fields = {**fields, "lane": self.conversation.lane}
+        draft = TicketDraft(**{k: v for k, v in fields.items() if k in TicketDraft.__dataclass_fields__})
+        ticket = open_ticket(
+            self.session,
+            citizen=self.citizen,
+            conversation=self.conversation,
+            draft=draft,
+            now=self.now,
+            tz=self.settings.tz,
+        )
+        self.ticket_number = ticket.number
+        self._hand_off()
+        place = draft.place_text() or (
+            f"{draft.latitude:.5f}, {draft.longitude:.5f}"
+            if draft.latitude is not None and draft.longitude is not None
+            else texts.say("ticket_opened_no_place", self.language)
+        )
+        self._say(
+            "ticket_opened",
+            [BUTTON_STATUS],
+            number=ticket.number,
+            request_type=ticket.request_type,
+            category=ticket.category or "待人工确认",
+            place=place,
+        )
+        if ticket.urgent:
+            self._say("ticket_opened_urgent", cue=ticket.urgency_cue or "")
+
+    def _hand_off(self) -> None:
+        if self.conversation.state == ConversationState.BOT:
+            self.conversation.state = ConversationState.QUEUED
+            self.conversation.handed_off_at = self.now
+
+    def _supplement_open_ticket(self, text: str, analysis: Analysis) -> bool:
+        """While waiting for an operator, more words about the same matter go onto its ticket."""
+        ticket = self._latest_open_ticket()
+        if ticket is None:
+            return False
+        new_place = analysis.location.street
+        if new_place is not None and ticket.street_code and new_place.code != ticket.street_code:
+            return False  # a different place: a new matter
+        self._note_on_open_ticket(text, ticket)
+        self._say("supplement", number=ticket.number)
+        return True
+
+    def _note_on_open_ticket(self, text: str, ticket: Ticket | None = None, kind: str = "citizen_message") -> None:
+        ticket = ticket or self._latest_open_ticket()
+        if ticket is None or not (text.strip() or self.msg.attachments):
+            return
+        ticket.updated_at = self.now
+        self.session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind=kind,
+                actor_type="citizen",
+                actor_id=str(self.citizen.id),
+                note=text or None,
+                data={"attachments": _attachments(self.msg)} if self.msg.attachments else None,
+                created_at=self.now,
+            )
+        )
+
+    def _latest_open_ticket(self) -> Ticket | None:
+        return self.session.scalar(
+            select(Ticket)
+            .where(Ticket.conversation_id == self.conversation.id, Ticket.status.in_(OPEN_STATUSES))
+            .order_by(Ticket.accepted_at.desc())
+            .limit(1)
+        )
+
+    def _attach_or_ask(self) -> None:
+        if self.msg.attachments and self._latest_open_ticket() is not None:
+            self._note_on_open_ticket("")
+            self._say("attachment_received")
+            return
+        if self.msg.attachments or self.msg.location:
+            self.conversation.draft = None
+        self._say("ask_details", [BUTTON_HUMAN])
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def _answer_status(self, numbers: Sequence[str]) -> None:
+        tz = self.settings.tz
+        if numbers:
+            tickets = list(
+                self.session.scalars(
+                    select(Ticket).where(Ticket.number.in_(numbers), Ticket.citizen_id == self.citizen.id)
+                )
+            )
+            found = {t.number for t in tickets}
+            for missing in [n for n in numbers if n not in found]:
+                self._say("status_unknown_number", number=missing)
+        else:
+            tickets = citizen_tickets(self.session, self.citizen.id)
+            if not tickets:
+                self._say("status_none")
+                return
+        if not tickets:
+            return
+        lines = [texts.say("status_header", self.language)]
+        for ticket in tickets:
+            lines.append(
+                texts.say(
+                    "status_line",
+                    self.language,
+                    number=ticket.number,
+                    summary=_summary(ticket.description),
+                    status=texts.status_label(ticket.status, self.language),
+                    updated=local_text(ticket.updated_at, tz),
+                )
+            )
+        if not numbers:
+            total = self.session.scalar(select(func.count()).where(Ticket.citizen_id == self.citizen.id)) or 0
+            if total > len(tickets):
+                lines.append(texts.say("status_more", self.language, more=total - len(tickets)))
+        self.replies.append(Reply("\n".join(lines)))
+
+
+def queue_position(session: Session, conversation: Conversation) -> int:
+    """How many handed-off citizens wait ahead of this one."""
+    if conversation.handed_off_at is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.state == ConversationState.QUEUED,
+                Conversation.handed_off_at < conversation.handed_off_at,
+            )
+        )
+        or 0
+    )
+
+
+def _draft_from(text: str, analysis: Analysis, msg: InboundMessage) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "request_type": str(analysis.request_type),
+        "description": text.strip(),
+        "category": analysis.category.label if analysis.category and not analysis.category.unsure else None,
+        "category_confidence": analysis.category.confidence if analysis.category else None,
+        "contact_phone": analysis.phone_numbers[0] if analysis.phone_numbers else None,
+        "urgent": analysis.urgency.urgent,
+        "urgency_cue": analysis.urgency.cue,
+        "attachments": _attachments(msg) or None,
+        "credit_code": analysis.enterprise.credit_code if analysis.enterprise else None,
+    }
+    _merge_location(fields, analysis)
+    return fields
+
+
+def _merge_location(fields: dict[str, Any], analysis: Analysis) -> None:
+    """Take every level the new message names; keep what earlier messages gave for the rest."""
+    loc = analysis.location
+    for level in ("district", "street", "community"):
+        place = getattr(loc, level)
+        if place is not None:
+            fields[level] = place.name
+            fields[f"{level}_code"] = place.code
+    if loc.address:
+        fields["address"] = loc.address
+    if loc.latitude is not None and loc.longitude is not None:
+        fields["latitude"], fields["longitude"] = loc.latitude, loc.longitude
+    if analysis.urgency.urgent and not fields.get("urgent"):
+        fields["urgent"], fields["urgency_cue"] = True, analysis.urgency.cue
+
+
+def _has_enough_location(fields: dict[str, Any]) -> bool:
+    """A unit can be chosen: a district with a street/town or an address, or a map pin."""
+    if fields.get("latitude") is not None and fields.get("longitude") is not None:
+        return True
+    return bool(fields.get("district_code") and (fields.get("street_code") or fields.get("address")))
+
+
+def _is_only_location(text: str, analysis: Analysis) -> bool:
+    """An answer to "where?" adds no new description when little is left once the places are taken out."""
+    loc = analysis.location
+    rest = unicodedata.normalize("NFKC", text)
+    pieces = [p.name for p in (loc.district, loc.street, loc.community) if p]
+    pieces += [p.mention for p in (loc.district, loc.street, loc.community) if p]
+    for piece in sorted(filter(None, [*pieces, loc.address]), key=len, reverse=True):
+        rest = rest.replace(piece, "")
+    rest = _FILLER.sub("", rest)
+    return len(rest) <= 4
+
+
+_FILLER = re.compile(r"[\s\W_]|就在|位于|地址是?|在|的|那边|这边|附近|这里|那里|我家|是")
+
+
+def _attachments(msg: InboundMessage) -> list[dict[str, str | None]]:
+    return [{"kind": a.kind, "file_id": a.file_id, "url": a.url} for a in msg.attachments]
+
+
+def _summary(description: str, width: int = 14) -> str:
+    first = description.strip().splitlines()[0] if description.strip() else ""
+    return first if len(first) <= width else first[:width] + "…"
+
+
+def _analysis_record(analysis: Analysis) -> dict[str, Any]:
+    """What the NLU read, kept with the message for operators and retraining. No phone numbers."""
+    loc = analysis.location
+    return {
+        "request_type": str(analysis.request_type),
+        "request_type_confidence": round(analysis.request_type_confidence, 4),
+        "category": analysis.category.label if analysis.category else None,
+        "category_confidence": round(analysis.category.confidence, 4) if analysis.category else None,
+        "category_unsure": analysis.category.unsure if analysis.category else None,
+        "district": loc.district.code if loc.district else None,
+        "street": loc.street.code if loc.street else None,
+        "community": loc.community.code if loc.community else None,
+        "address": loc.address or None,
+        "urgent": analysis.urgency.urgent,
+        "urgency_cue": analysis.urgency.cue,
+        "faq_id": analysis.faq.faq_id if analysis.faq else None,
+        "act": str(analysis.act),
+    }

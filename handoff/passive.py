@@ -1,0 +1,48 @@
+"""Passive replies: answering a webhook inside its own HTTP response (WeChat's five seconds).
+
+`handle_inbound(hold_replies=...)` writes the replies held; `take_passive_reply` then decides, in
+one transaction, which reply the response carries and gives the others to the delivery worker. A
+platform retry of the same callback gets the same reply again, unless it already went out another
+way, so nothing is said twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from handoff.messages import InboundResult, Reply
+from handoff.models import OutboxEntry, OutboxStatus
+from handoff.store import UnitOfWork
+
+PASSIVE = "passive"  # the platform id of a reply sent in the response
+# The rest follow the passive reply through the worker a moment later, to keep the chat's order.
+FOLLOW_AFTER = timedelta(seconds=1)
+
+
+def take_passive_reply(
+    uow: UnitOfWork, result: InboundResult, *, in_time: bool, now: datetime | None = None
+) -> Reply | None:
+    """The reply to put in the response, or None (answer "success"); the rest go to the worker.
+
+    `in_time` is False when the engine was too slow for the platform's deadline: then every reply
+    goes through the worker.
+    """
+    moment = now or datetime.now(UTC)
+    passive: Reply | None = None
+    with uow:
+        for index, entry_id in enumerate(result.outbox_ids):
+            entry = uow.session.get(OutboxEntry, entry_id)
+            if entry is None:
+                continue
+            held = entry.status == OutboxStatus.SENDING and entry.attempts == 0  # not claimed by a worker
+            answered_before = entry.status == OutboxStatus.SENT and entry.platform_msg_id == PASSIVE
+            if index == 0 and in_time and (held or answered_before):
+                if held:
+                    entry.status, entry.sent_at, entry.locked_until = OutboxStatus.SENT, moment, None
+                    entry.attempts, entry.platform_msg_id = 1, PASSIVE
+                passive = result.replies[0]
+            elif held:
+                entry.status, entry.locked_until = OutboxStatus.PENDING, None
+                entry.next_attempt_at = moment + (FOLLOW_AFTER if passive is not None else timedelta(0))
+        uow.commit()
+    return passive

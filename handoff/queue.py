@@ -1,0 +1,227 @@
+"""The operators' queue: handed-off chats and tickets waiting for the center, urgent first, then oldest.
+
+A claim is one conditional UPDATE: of two operators claiming at the same moment, exactly one
+changes the row and wins; the other gets ConflictError.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from handoff.errors import ConflictError, NotFoundError, PermissionDeniedError
+from handoff.models import (
+    ChannelIdentity,
+    Conversation,
+    ConversationState,
+    Message,
+    Operator,
+    Role,
+    Ticket,
+    TicketStatus,
+)
+
+# Tickets that need the center: new ones to confirm and dispatch, and ones a unit sent back.
+CENTER_STATUSES = (TicketStatus.ACCEPTED, TicketStatus.RETURNED, TicketStatus.REOPENED)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    kind: str  # chat or ticket
+    conversation_id: uuid.UUID | None
+    ticket_id: uuid.UUID | None
+    ticket_number: str | None
+    ticket_status: str | None
+    channel: str
+    citizen_name: str | None
+    preview: str
+    urgent: bool
+    waiting_since: datetime
+    operator_id: uuid.UUID | None  # who holds it, None while waiting
+    lane: str = "citizen"  # enterprise: for the operators who serve businesses
+
+    def waiting_seconds(self, now: datetime) -> int:
+        return max(0, int((now - self.waiting_since).total_seconds()))
+
+
+def serves(operator: Operator, lane: str) -> bool:
+    """Operators take the lanes they serve (citizens, businesses); supervisors and admins all."""
+    return operator.role != Role.OPERATOR or lane in operator.lanes.split(",")
+
+
+def list_queue(
+    session: Session, *, now: datetime, include_held: bool = True, operator: Operator | None = None
+) -> list[QueueItem]:
+    """The queue, for `operator`'s lanes when given."""
+    items: list[QueueItem] = []
+    chats_with_tickets: set[uuid.UUID] = set()
+    states = [ConversationState.QUEUED] + ([ConversationState.OPERATOR] if include_held else [])
+    conversations = session.scalars(select(Conversation).where(Conversation.state.in_(states))).all()
+    tickets = session.scalars(select(Ticket).where(Ticket.status.in_(CENTER_STATUSES))).all()
+    open_ticket_of: dict[uuid.UUID, Ticket] = {}
+    for ticket in sorted(tickets, key=lambda t: t.accepted_at):
+        if ticket.conversation_id is not None:
+            open_ticket_of.setdefault(ticket.conversation_id, ticket)
+    for conversation in conversations:
+        open_one = open_ticket_of.get(conversation.id)
+        if open_one is not None:
+            chats_with_tickets.add(conversation.id)
+        identity = session.get(ChannelIdentity, conversation.identity_id)
+        items.append(
+            QueueItem(
+                kind="chat",
+                conversation_id=conversation.id,
+                ticket_id=open_one.id if open_one else None,
+                ticket_number=open_one.number if open_one else None,
+                ticket_status=open_one.status if open_one else None,
+                channel=conversation.channel,
+                citizen_name=identity.display_name if identity else None,
+                preview=_last_citizen_words(session, conversation.id),
+                urgent=bool(open_one and open_one.urgent),
+                waiting_since=conversation.handed_off_at or conversation.updated_at,
+                operator_id=conversation.operator_id,
+                lane=conversation.lane,
+            )
+        )
+    for ticket in tickets:
+        if ticket.conversation_id in chats_with_tickets:
+            continue
+        items.append(
+            QueueItem(
+                kind="ticket",
+                conversation_id=ticket.conversation_id,
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                ticket_status=ticket.status,
+                channel=ticket.channel,
+                citizen_name=ticket.contact_name,
+                preview=ticket.description[:80],
+                urgent=ticket.urgent,
+                waiting_since=ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
+                operator_id=ticket.operator_id,
+                lane=ticket.lane,
+            )
+        )
+    if operator is not None:
+        items = [item for item in items if serves(operator, item.lane)]
+    items.sort(key=lambda i: (not i.urgent, i.waiting_since))
+    return items
+
+
+def claim_conversation(session: Session, *, conversation_id: uuid.UUID, operator: Operator, now: datetime) -> Conversation:
+    """Take a waiting chat. Exactly one of several simultaneous claims succeeds."""
+    _require_center(operator)
+    waiting = session.get(Conversation, conversation_id)
+    if waiting is None:
+        raise NotFoundError("会话不存在")
+    if not serves(operator, waiting.lane):
+        raise PermissionDeniedError("该会话属于企业服务专席")
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED)
+        .values(state=ConversationState.OPERATOR, operator_id=operator.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError("该会话已被其他话务员接入")
+    conversation = session.get_one(Conversation, conversation_id)
+    session.refresh(conversation)
+    session.execute(
+        update(Ticket)
+        .where(
+            Ticket.conversation_id == conversation_id,
+            Ticket.status.in_(CENTER_STATUSES),
+            Ticket.operator_id.is_(None),
+        )
+        .values(operator_id=operator.id)
+        .execution_options(synchronize_session=False)
+    )
+    return conversation
+
+
+def claim_ticket(session: Session, *, ticket_id: uuid.UUID, operator: Operator) -> Ticket:
+    _require_center(operator)
+    waiting = session.get(Ticket, ticket_id)
+    if waiting is None:
+        raise NotFoundError("工单不存在")
+    if not serves(operator, waiting.lane):
+        raise PermissionDeniedError("该工单属于企业服务专席")
+    result = session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.status.in_(CENTER_STATUSES),
+            or_(Ticket.operator_id.is_(None), Ticket.operator_id == operator.id),
+        )
+        .values(operator_id=operator.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError("该工单已被其他话务员领取")
+    ticket = session.get_one(Ticket, ticket_id)
+    session.refresh(ticket)
+    return ticket
+
+
+def held_conversation(session: Session, *, conversation_id: uuid.UUID, operator: Operator) -> Conversation:
+    """A chat this operator holds (supervisors may step into any)."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFoundError("会话不存在")
+    if conversation.state != ConversationState.OPERATOR:
+        raise ConflictError("请先接入该会话")
+    if conversation.operator_id != operator.id and operator.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDeniedError("该会话由其他话务员接待")
+    return conversation
+
+
+def release_conversation(session: Session, *, conversation_id: uuid.UUID, operator: Operator, now: datetime) -> None:
+    """Put a chat back in the queue, where it keeps its place by its hand-off time."""
+    conversation = held_conversation(session, conversation_id=conversation_id, operator=operator)
+    conversation.state, conversation.operator_id, conversation.updated_at = ConversationState.QUEUED, None, now
+    release_center_tickets(session, conversation.id)
+
+
+def transfer_conversation(
+    session: Session, *, conversation_id: uuid.UUID, operator: Operator, to_username: str, now: datetime
+) -> Operator:
+    conversation = held_conversation(session, conversation_id=conversation_id, operator=operator)
+    colleague = session.scalar(select(Operator).where(Operator.username == to_username, Operator.active.is_(True)))
+    if colleague is None or colleague.role not in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
+        raise NotFoundError(f"话务员 {to_username} 不存在")
+    conversation.operator_id, conversation.updated_at = colleague.id, now
+    session.execute(
+        update(Ticket)
+        .where(and_(Ticket.conversation_id == conversation.id, Ticket.status.in_(CENTER_STATUSES)))
+        .values(operator_id=colleague.id)
+        .execution_options(synchronize_session=False)
+    )
+    return colleague
+
+
+def release_center_tickets(session: Session, conversation_id: uuid.UUID) -> None:
+    session.execute(
+        update(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(CENTER_STATUSES))
+        .values(operator_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _require_center(operator: Operator) -> None:
+    if operator.role not in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDeniedError("只有话务员可以接入会话")
+
+
+def _last_citizen_words(session: Session, conversation_id: uuid.UUID) -> str:
+    text = session.scalar(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.direction == "in", Message.text != "")
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    )
+    return (text or "")[:80]
