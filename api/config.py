@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     jurisdiction: str = "110000"
     max_message_chars: int = 2000
+    intake_batch_size: int = 64  # messages a process writes in one transaction at most, under load
     run_workers: bool = True
     auto_migrate: bool = True
     idle_close_hours: float = 24.0

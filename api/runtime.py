@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from api.config import Settings
+from api.intake_batcher import IntakeBatcher
 from api.limits import InboundLimits
 from api.live import LiveHub
 from api.metrics import Metrics, TimedAnalyzer
@@ -15,7 +18,8 @@ from bots.telegram import TelegramChannel
 from bots.web import WebChatChannel
 from bots.wechat import WeChatChannel
 from handoff.delivery import DeliveryWorker
-from handoff.intake import Analyzer, IntakeSettings
+from handoff.intake import Analyzer, IntakeSettings, Submission, handle_batch
+from handoff.messages import InboundMessage, InboundResult
 from handoff.store import UnitOfWork, UowFactory
 
 
@@ -35,6 +39,17 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     limits: InboundLimits = field(default_factory=lambda: InboundLimits(per_citizen=0, per_ip=0))
     redis: Redis | None = None  # production mode (`api.production`)
+    batcher: IntakeBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = IntakeBatcher(self._handle_batch, max_batch=self.settings.intake_batch_size)
+
+    async def receive(self, msg: InboundMessage, *, hold_replies: timedelta | None = None) -> InboundResult:
+        """A citizen's message through the engine (in the next group-committed batch)."""
+        return await self.batcher.submit(msg, hold_replies=hold_replies)
+
+    def _handle_batch(self, submissions: Sequence[Submission]) -> Sequence[InboundResult | Exception]:
+        return handle_batch(self.uow, nlu=self.nlu, submissions=submissions, settings=self.intake)
 
     def new_uow(self) -> UnitOfWork:
         return self.uow()

@@ -7,16 +7,17 @@ because an operator holds the chat. Every reply goes to the outbox in the same t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,6 +103,105 @@ def handle_inbound(
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One message for `handle_batch`, with its own `hold_replies` (see `handle_inbound`)."""
+
+    msg: InboundMessage
+    hold_replies: timedelta | None = None
+
+
+def handle_batch(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    nlu: Analyzer,
+    submissions: Sequence[Submission],
+    settings: IntakeSettings = IntakeSettings(),
+    now: datetime | None = None,
+) -> list[InboundResult | InvalidMessageError]:
+    """`handle_inbound` for many messages in one transaction: what a burst costs a message.
+
+    The rows of a whole batch are written by one flush (one multi-row INSERT a table) and one
+    commit; the redelivery check and the writers' identities are one query each. Messages are
+    handled in their order, so a citizen's two messages in one batch behave as if sent apart.
+    Should the commit meet a concurrent redelivery (a unique platform id taken meanwhile), the batch
+    is rolled back and each message handled on its own, which replays what the other one stored.
+    """
+    results: list[InboundResult | InvalidMessageError | None] = [None] * len(submissions)
+    valid: list[tuple[int, Submission]] = []
+    for index, submission in enumerate(submissions):
+        try:
+            validate(submission.msg, settings)
+            valid.append((index, submission))
+        except InvalidMessageError as exc:
+            results[index] = exc
+    if valid:
+        try:
+            with uow_factory() as uow:
+                handled = _run_batch(uow.session, nlu, [s for _, s in valid], settings, now)
+                for (index, _), result in zip(valid, handled, strict=True):
+                    results[index] = result
+                uow.commit()
+        except IntegrityError:
+            for index, submission in valid:
+                results[index] = handle_inbound(
+                    uow_factory(), nlu=nlu, msg=submission.msg, settings=settings, now=now,
+                    hold_replies=submission.hold_replies,
+                )
+    return [r for r in results if r is not None]
+
+
+def _run_batch(
+    session: Session, nlu: Analyzer, submissions: Sequence[Submission], settings: IntakeSettings, now: datetime | None
+) -> list[InboundResult]:
+    msgs = [s.msg for s in submissions]
+    stored = {(m.channel, m.platform_msg_id): m for m in _find_inbound_many(session, msgs)}
+    writers = {(i.channel, i.channel_user_id): (i, c) for i, c in _identities_of(session, msgs)}
+    handled: dict[tuple[str, str], InboundResult] = {}
+    seen_writers: set[tuple[str, str]] = set()
+    results: list[InboundResult] = []
+    for submission in submissions:
+        msg = submission.msg
+        key, writer = (msg.channel, msg.platform_msg_id), (msg.channel, msg.channel_user_id)
+        if key in stored:
+            results.append(_replay(session, stored[key]))
+            continue
+        if key in handled:  # the same message twice in one batch
+            results.append(dataclasses.replace(handled[key], duplicate=True))
+            continue
+        if writer in seen_writers:
+            session.flush()  # the writer's earlier message must be visible to this one's queries
+        turn = _Turn(session, nlu=nlu, msg=msg, settings=settings, now=now or datetime.now(UTC),
+                     hold=submission.hold_replies, known=writers.get(writer), looked_up=True)
+        handled[key] = result = turn.run()
+        writers[writer] = (turn.identity, turn.citizen)
+        seen_writers.add(writer)
+        results.append(result)
+    return results
+
+
+def _find_inbound_many(session: Session, msgs: Sequence[InboundMessage]) -> Sequence[Message]:
+    return session.scalars(
+        select(Message).where(
+            Message.direction == Direction.IN,
+            tuple_(Message.channel, Message.platform_msg_id).in_([(m.channel, m.platform_msg_id) for m in msgs]),
+        )
+    ).all()
+
+
+def _identities_of(session: Session, msgs: Sequence[InboundMessage]) -> list[tuple[ChannelIdentity, Citizen]]:
+    rows = session.execute(
+        select(ChannelIdentity, Citizen)
+        .join(Citizen, Citizen.id == ChannelIdentity.citizen_id)
+        .where(
+            tuple_(ChannelIdentity.channel, ChannelIdentity.channel_user_id).in_(
+                [(m.channel, m.channel_user_id) for m in msgs]
+            )
+        )
+    ).all()
+    return [(identity, citizen) for identity, citizen in rows]
+
+
 def validate(msg: InboundMessage, settings: IntakeSettings) -> None:
     """Refuse what cannot be a citizen's message before anything is stored."""
     if not msg.has_content:
@@ -154,13 +254,17 @@ class _Turn:
     hold: timedelta | None = None
     replies: list[Reply] = field(default_factory=list)
     ticket_number: str | None = None
+    new_citizen: bool = False  # first message from this identity: no conversation, ticket or survey yet
+    known: tuple[ChannelIdentity, Citizen] | None = None  # the writer, when `looked_up` by a batch
+    looked_up: bool = False
 
     def run(self) -> InboundResult:
-        self.identity, self.citizen = self._identify()
+        # A redelivery racing this one is caught by the unique platform id when the turn is
+        # flushed; `handle_inbound` then starts again and replays what the other one answered.
+        self.identity, self.citizen, self.new_citizen = self._identify()
         self.conversation = self._active_conversation()
         self.language = self.citizen.language
         self.inbound = self._store_inbound()
-        self.session.flush()  # the unique platform id is checked here, before any reply is made
         if self.msg.event != "unsubscribe":
             self._respond()
         self.conversation.updated_at = self.now
@@ -188,14 +292,15 @@ class _Turn:
 
     # -- who is writing -------------------------------------------------------------------------
 
-    def _identify(self) -> tuple[ChannelIdentity, Citizen]:
+    def _identify(self) -> tuple[ChannelIdentity, Citizen, bool]:
+        """The writer's identity and citizen, and whether they are new (nothing of theirs to look up)."""
         msg = self.msg
-        identity = self.session.scalar(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == msg.channel, ChannelIdentity.channel_user_id == msg.channel_user_id
-            )
-        )
-        if identity is None:
+        if self.looked_up:
+            known = self.known
+        else:
+            found = _identities_of(self.session, [msg])
+            known = found[0] if found else None
+        if known is None:
             citizen = Citizen(
                 id=uuid.uuid4(),
                 display_name=msg.display_name,
@@ -209,21 +314,22 @@ class _Turn:
                 channel_user_id=msg.channel_user_id,
                 chat_id=msg.chat_id,
                 display_name=msg.display_name,
+                subscribed=msg.event != "unsubscribe",
+                last_inbound_at=self.now,
                 created_at=self.now,
             )
             self.session.add_all([citizen, identity])
-            self.session.flush()
-        else:
-            citizen = self.session.get_one(Citizen, identity.citizen_id)
+            return identity, citizen, True
+        identity, citizen = known
         identity.chat_id = msg.chat_id
         identity.last_inbound_at = self.now
         identity.subscribed = msg.event != "unsubscribe"
         if msg.display_name:
             identity.display_name = msg.display_name
-        return identity, citizen
+        return identity, citizen, False
 
     def _active_conversation(self) -> Conversation:
-        conversation = self.session.scalar(
+        conversation = None if self.new_citizen else self.session.scalar(
             select(Conversation)
             .where(Conversation.identity_id == self.identity.id, Conversation.state != ConversationState.CLOSED)
             .order_by(Conversation.created_at.desc())
@@ -333,7 +439,7 @@ class _Turn:
 
     def _answer_survey(self, text: str, button: str | None) -> bool:
         """A reply to the callback question (回访) goes to the survey, not to a new matter."""
-        survey = open_survey_for(self.session, self.citizen.id)
+        survey = None if self.new_citizen else open_survey_for(self.session, self.citizen.id)
         if survey is None:
             return False
         answer = read_answer(text, button, survey.step)
@@ -386,7 +492,7 @@ class _Turn:
         if too_thin or (not analysis.location.is_empty and _is_only_location(text, analysis)):
             self._say("ask_details", [BUTTON_HUMAN])  # a place alone, or a word, is not yet a matter
             return
-        repeated = repeat_of(
+        repeated = None if self.new_citizen else repeat_of(
             self.session, citizen_id=self.citizen.id, text=text, street_code=draft.get("street_code"), category=draft.get("category")
         )
         if repeated is not None:  # the same complaint again: chase the open ticket, don't file a second
@@ -493,6 +599,8 @@ class _Turn:
         )
 
     def _latest_open_ticket(self) -> Ticket | None:
+        if self.new_citizen:
+            return None
         return self.session.scalar(
             select(Ticket)
             .where(Ticket.conversation_id == self.conversation.id, Ticket.status.in_(OPEN_STATUSES))

@@ -195,6 +195,9 @@ class Message(Base):
     in_reply_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Declared so that one flush writes parents before children; never loaded.
+    conversation: Mapped[Conversation] = relationship(lazy="raise")
+
 
 class Unit(Base):
     """A handling unit: a district, a street/town office, a department or a company."""
@@ -296,6 +299,9 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.created_at"
     )
+    # Declared so that one flush writes parents before children; never loaded.
+    citizen: Mapped[Citizen] = relationship(lazy="raise")
+    conversation: Mapped[Conversation | None] = relationship(lazy="raise")
 
 
 class TicketEvent(Base):
@@ -349,6 +355,11 @@ class OutboxEntry(Base):
     platform_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+    # Declared so that one flush writes parents before children; never loaded.
+    conversation: Mapped[Conversation | None] = relationship(lazy="raise")
+    ticket: Mapped[Ticket | None] = relationship(lazy="raise")
+    message: Mapped[Message | None] = relationship(lazy="raise")
 
 
 class AssignmentStatus(StrEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
@@ -20,7 +19,6 @@ from api.runtime import Runtime
 from bots.errors import InvalidSignatureError, MalformedPayloadError
 from bots.telegram import TelegramChannel, parse_update, read_update
 from handoff.errors import InvalidMessageError
-from handoff.intake import handle_inbound
 
 router = APIRouter(tags=["channels"])
 log = logging.getLogger(__name__)
@@ -54,9 +52,7 @@ async def handle_update(runtime: Runtime, channel: TelegramChannel, data: dict[s
         answer = {"method": "sendMessage", "chat_id": inbound.chat_id, "text": TOO_FAST}
     elif inbound is not None:
         try:
-            await anyio.to_thread.run_sync(
-                lambda: handle_inbound(runtime.new_uow(), nlu=runtime.nlu, msg=inbound, settings=runtime.intake)
-            )
+            await runtime.receive(inbound)
         except InvalidMessageError as exc:
             answer = {"method": "sendMessage", "chat_id": inbound.chat_id, "text": str(exc)}
     if parsed.callback_query_id is not None:

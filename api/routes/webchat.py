@@ -16,7 +16,6 @@ from bots.errors import MalformedPayloadError
 from bots.web import ClientFrame, chat_id_for, new_token, read_frame, valid_token
 from handoff.errors import InvalidMessageError
 from handoff.history import HistoryItem, chat_history
-from handoff.intake import handle_inbound
 from handoff.messages import InboundResult
 
 router = APIRouter(tags=["web chat"])
@@ -84,9 +83,7 @@ async def _handle_frame(
         inbound = runtime.web.to_inbound(frame, chat_id=chat_id)
         if not (await runtime.limits.allow_ip(address) and await runtime.limits.allow_citizen("web", chat_id)):
             return {"type": "error", "id": frame.id, "code": "rate_limited", "message": TOO_FAST}
-        result: InboundResult = await anyio.to_thread.run_sync(
-            lambda: handle_inbound(runtime.new_uow(), nlu=runtime.nlu, msg=inbound, settings=runtime.intake)
-        )
+        result: InboundResult = await runtime.receive(inbound)
     except (MalformedPayloadError, InvalidMessageError) as exc:
         return {"type": "error", "id": frame.id if frame else None, "code": "invalid_message", "message": str(exc)}
     except OperationalError:

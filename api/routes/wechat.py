@@ -22,7 +22,6 @@ from api.runtime import Runtime
 from bots.errors import InvalidSignatureError, MalformedPayloadError
 from bots.wechat import Callback, WeChatChannel
 from handoff.errors import InvalidMessageError
-from handoff.intake import handle_inbound
 from handoff.messages import Reply
 from handoff.passive import take_passive_reply
 
@@ -64,11 +63,7 @@ async def wechat_callback(request: Request) -> Response:
     if not await runtime.limits.allow_citizen(inbound.channel, inbound.channel_user_id):
         return Response(_render(channel, callback, Reply(TOO_FAST), query), media_type="application/xml")
     try:
-        result = await anyio.to_thread.run_sync(
-            lambda: handle_inbound(
-                runtime.new_uow(), nlu=runtime.nlu, msg=inbound, settings=runtime.intake, hold_replies=HOLD
-            )
-        )
+        result = await runtime.receive(inbound, hold_replies=HOLD)
         in_time = time.monotonic() - started < ANSWER_BY
         answer = await anyio.to_thread.run_sync(
             lambda: take_passive_reply(runtime.new_uow(), result, in_time=in_time)

@@ -1,0 +1,79 @@
+"""Group commit: many citizens' messages in one transaction behave as if each came alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from handoff.errors import InvalidMessageError
+from handoff.intake import Submission, handle_batch, handle_inbound
+from handoff.messages import InboundResult
+from handoff.models import Message, OutboxEntry, Ticket
+from handoff.store import UnitOfWork
+from tests.fakes import FakeNlu
+from tests.handoff.test_intake import DEMO, NOW, count, inbound
+
+
+def batch(uow_factory: Callable[[], UnitOfWork], *msgs) -> list[InboundResult | InvalidMessageError]:  # type: ignore[no-untyped-def]
+    return handle_batch(uow_factory, nlu=FakeNlu(), submissions=[Submission(m) for m in msgs], now=NOW)
+
+
+def test_each_citizen_of_a_batch_gets_a_ticket_number_of_their_own(uow_factory) -> None:
+    results = batch(uow_factory, *(inbound(DEMO, user=f"b{n}") for n in range(5)))
+
+    numbers = [r.ticket_number for r in results if isinstance(r, InboundResult)]
+    assert len(set(numbers)) == 5 and all(numbers)
+    assert all(r.ticket_number in r.replies[0].text for r in results if isinstance(r, InboundResult))
+    assert count(uow_factory, Ticket) == 5 and count(uow_factory, OutboxEntry) == 5
+    with uow_factory() as uow:
+        chats = uow.session.scalars(select(OutboxEntry.chat_id).order_by(OutboxEntry.chat_id)).all()
+    assert chats == [f"chat-b{n}" for n in range(5)]  # every reply goes to its own citizen
+
+
+def test_two_messages_of_one_citizen_in_a_batch_are_a_dialogue(uow_factory) -> None:
+    asked, answered = batch(uow_factory, inbound("楼下垃圾堆了三天没人清理", user="c1"), inbound("朝阳区望京街道", user="c1"))
+
+    assert isinstance(asked, InboundResult) and isinstance(answered, InboundResult)
+    assert asked.ticket_number is None and "位置" in asked.replies[0].text
+    assert answered.ticket_number is not None
+    with uow_factory() as uow:
+        ticket = uow.session.scalars(select(Ticket)).one()
+    assert (ticket.description, ticket.street) == ("楼下垃圾堆了三天没人清理", "望京街道")
+
+
+def test_a_redelivery_in_or_after_a_batch_changes_nothing(uow_factory) -> None:
+    first = handle_inbound(uow_factory(), nlu=FakeNlu(), msg=inbound(DEMO, user="d1", msg_id="dup-a"), now=NOW)
+    again, new, new_again = batch(
+        uow_factory,
+        inbound(DEMO, user="d1", msg_id="dup-a"),
+        inbound(DEMO, user="d2", msg_id="dup-b"),
+        inbound(DEMO, user="d2", msg_id="dup-b"),
+    )
+
+    assert isinstance(again, InboundResult) and again.duplicate and again.outbox_ids == first.outbox_ids
+    assert isinstance(new, InboundResult) and isinstance(new_again, InboundResult)
+    assert not new.duplicate and new_again.duplicate and new_again.outbox_ids == new.outbox_ids
+    assert count(uow_factory, Ticket) == 2 and count(uow_factory, OutboxEntry) == 2
+    with uow_factory() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 2
+
+
+def test_a_refused_message_does_not_hold_up_the_rest_of_its_batch(uow_factory) -> None:
+    too_long, fine = batch(uow_factory, inbound("长" * 5000, user="e1"), inbound(DEMO, user="e2"))
+
+    assert isinstance(too_long, InvalidMessageError) and "过长" in str(too_long)
+    assert isinstance(fine, InboundResult) and fine.ticket_number is not None
+    assert count(uow_factory, Ticket) == 1
+
+
+def test_a_redelivery_racing_the_batch_is_replayed_not_doubled(uow_factory, monkeypatch) -> None:
+    # Another process stores the message between this batch's look-up and its commit: the
+    # unique platform id stops the commit, and each message is handled again on its own.
+    first = handle_inbound(uow_factory(), nlu=FakeNlu(), msg=inbound(DEMO, user="f1", msg_id="race-1"), now=NOW)
+    monkeypatch.setattr("handoff.intake._find_inbound_many", lambda session, msgs: [])
+    raced, other = batch(uow_factory, inbound(DEMO, user="f1", msg_id="race-1"), inbound(DEMO, user="f2"))
+
+    assert isinstance(raced, InboundResult) and raced.duplicate and raced.outbox_ids == first.outbox_ids
+    assert isinstance(other, InboundResult) and other.ticket_number is not None
+    assert count(uow_factory, Ticket) == 2 and count(uow_factory, OutboxEntry) == 2
