@@ -35,11 +35,13 @@ class IntakeBatcher:
         self._waiting: list[_Waiting] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, msg: InboundMessage, *, hold_replies: timedelta | None = None) -> InboundResult:
+    async def submit(
+        self, msg: InboundMessage, *, hold_replies: timedelta | None = None, answer_by: float | None = None
+    ) -> InboundResult:
         """Handle `msg` in the next batch; raises what the engine raised for it (a refused message,
-        a database that is down)."""
+        a database that is down). See `Submission` for the two options."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(Submission(msg, hold_replies), loop.create_future())
+        waiting = _Waiting(Submission(msg, hold_replies, answer_by), loop.create_future())
         self._waiting.append(waiting)
         if self._drainer is None or self._drainer.done() or self._drainer.get_loop() is not loop:
             self._drainer = loop.create_task(self._drain(), name="intake-batches")

@@ -44,9 +44,11 @@ class Runtime:
     def __post_init__(self) -> None:
         self.batcher = IntakeBatcher(self._handle_batch, max_batch=self.settings.intake_batch_size)
 
-    async def receive(self, msg: InboundMessage, *, hold_replies: timedelta | None = None) -> InboundResult:
+    async def receive(
+        self, msg: InboundMessage, *, hold_replies: timedelta | None = None, answer_by: float | None = None
+    ) -> InboundResult:
         """A citizen's message through the engine (in the next group-committed batch)."""
-        return await self.batcher.submit(msg, hold_replies=hold_replies)
+        return await self.batcher.submit(msg, hold_replies=hold_replies, answer_by=answer_by)
 
     def _handle_batch(self, submissions: Sequence[Submission]) -> Sequence[InboundResult | Exception]:
         return handle_batch(self.uow, nlu=self.nlu, submissions=submissions, settings=self.intake)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import httpx
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bench.wire import Wire, WireError
 from handoff.models import Direction, Message, OutboxEntry, OutboxStatus, Ticket
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -68,9 +70,12 @@ class Posted:
 
 
 class Platform:
-    """Posts like a platform: retries refused and failed deliveries until `give_up_after`."""
+    """Posts like a platform: retries refused and failed deliveries until `give_up_after`.
 
-    def __init__(self, urls: Sequence[str], *, concurrency: int = 64, give_up_after: float = 60.0) -> None:
+    `light` posts with `bench.wire` instead of httpx, for the load benchmark (see there why)."""
+
+    def __init__(self, urls: Sequence[str], *, concurrency: int = 64, give_up_after: float = 60.0,
+                 light: bool = False) -> None:
         self.urls = list(urls)
         self._next_url = itertools.cycle(range(len(self.urls)))
         self._limit = asyncio.Semaphore(concurrency)
@@ -78,9 +83,12 @@ class Platform:
         self.client = httpx.AsyncClient(
             timeout=10.0, limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
         )
+        self._wire = Wire() if light else None
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self._wire is not None:
+            await self._wire.aclose()
 
     async def telegram(self, n: int, *, secret: str) -> Posted:
         update = telegram_update(n)
@@ -88,8 +96,8 @@ class Platform:
         return await self._deliver(
             Posted(f"update:{update['update_id']}", chat, time.monotonic()),
             "/telegram/webhook",
-            json=update,
-            headers={SECRET_HEADER: secret},
+            json.dumps(update).encode(),
+            {SECRET_HEADER: secret, "Content-Type": "application/json"},
         )
 
     async def wechat(self, n: int, *, token: str) -> Posted:
@@ -97,28 +105,36 @@ class Platform:
         return await self._deliver(
             Posted(f"msg:{7_000_000_000 + n}", f"oCitizen{n:010d}", time.monotonic()),
             "/wechat",
-            content=xml.encode(),
-            params=query,
+            xml.encode(),
+            {"Content-Type": "text/xml"},
+            query,
         )
 
-    async def _deliver(self, posted: Posted, path: str, **request: object) -> Posted:
+    async def _deliver(
+        self, posted: Posted, path: str, body: bytes, headers: dict[str, str], params: dict[str, str] | None = None
+    ) -> Posted:
         async with self._limit:
             posted.started = time.monotonic()
             while time.monotonic() - posted.started < self._give_up_after:
                 url = self.urls[next(self._next_url)] + path
                 posted.attempts += 1
-                try:
-                    response = await self.client.post(url, **request)  # type: ignore[arg-type]
-                except httpx.TransportError:
-                    posted.statuses.append(0)
-                    await asyncio.sleep(0.2)
-                    continue
-                posted.statuses.append(response.status_code)
-                if response.status_code == 200:
+                status = await self._post(url, body, headers, params)
+                posted.statuses.append(status)
+                if status == 200:
                     posted.accepted_at = time.monotonic()
                     return posted
                 await asyncio.sleep(0.2)
         return posted
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str], params: dict[str, str] | None) -> int:
+        """The status code, or 0 when the connection failed (the platform tries again)."""
+        try:
+            if self._wire is not None:
+                return await self._wire.post(url, body, headers=headers, params=params)
+            response = await self.client.post(url, content=body, headers=headers, params=params)
+            return response.status_code
+        except (httpx.TransportError, WireError):
+            return 0
 
 
 # -- the checks ---------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ from bench.citizens import Platform, Posted, audit, percentile, wait_delivered
 from bench.cluster import HOTLINE, Cluster, Process, free_port
 from handoff import schema
 from handoff.store import UnitOfWork, make_engine, make_session_factory
-from tests.bots.platforms import TELEGRAM_TOKEN, WECHAT_APP_ID, WECHAT_SECRET, FakeTelegram, FakeWeChat
+from bench.fake_platforms import FakePlatformsProcess
+from tests.bots.platforms import TELEGRAM_TOKEN, WECHAT_APP_ID, WECHAT_SECRET
 
 ADMIN_URL = os.environ.get("HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -87,7 +88,7 @@ async def main(args: argparse.Namespace) -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
-    telegram, wechat = FakeTelegram(TELEGRAM_TOKEN), FakeWeChat(WECHAT_APP_ID, WECHAT_SECRET)
+    platforms = FakePlatformsProcess()
     log_dir = Path(mkdtemp(prefix="hotline-bench-"))
     cluster = Cluster(
         {
@@ -105,29 +106,30 @@ async def main(args: argparse.Namespace) -> None:
         with UnitOfWork(make_session_factory(engine)) as uow:
             seed_reference_data(uow.session, jurisdiction="110000")
             uow.commit()
-        telegram.start()
-        wechat.start()
-        cluster.env["HOTLINE_TELEGRAM_API_URL"], cluster.env["HOTLINE_WECHAT_API_URL"] = telegram.url, wechat.url
+        platforms.start()
+        cluster.env["HOTLINE_TELEGRAM_API_URL"] = platforms.telegram_url
+        cluster.env["HOTLINE_WECHAT_API_URL"] = platforms.wechat_url
         web = cluster.web(processes=args.web_processes)
         worker = cluster.delivery()
         web.wait_ready()
         worker.wait_ready()
         bare = bare_app_process(log_dir).wait_ready()
 
-        platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds)
+        platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
         await offer(platform, 100, 100, 9_000_000, time.monotonic() + 10, "warm-up")
         deadline = time.monotonic() + args.seconds
         hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
         await platform.aclose()
-        bare_platform = Platform([bare.url], concurrency=args.concurrency, give_up_after=args.seconds)
+        bare_platform = Platform([bare.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
         bare_run = await offer(bare_platform, args.messages, args.rate, 0, time.monotonic() + args.seconds, "bare")
         await bare_platform.aclose()
 
         await wait_delivered(engine, timeout=120)
         accepted = hotline.accepted
+        sends = platforms.telegram_sends()
         first_send: dict[str, float] = {}
-        for call in telegram.sent():
-            first_send.setdefault(str(call.params["chat_id"]), call.at)
+        for chat_id, at in sends:
+            first_send.setdefault(chat_id, at)
         delivered = [(first_send[p.chat_id] - p.started) * 1000 for p in accepted
                      if p.key.startswith("update:") and p.chat_id in first_send]
         result = audit(engine, accepted)
@@ -139,15 +141,13 @@ async def main(args: argparse.Namespace) -> None:
               f"p99 {percentile(delivered, 99):6.1f} ms")
         print(bare_run.line().replace("bare", "bare FastAPI endpoint (2 workers)", 1))
         print(f"audit: {result}")
-        wechat_sent = len(wechat.custom_messages())
-        print(f"telegram sendMessage calls: {len(telegram.sent())}, wechat pushes: {wechat_sent}, "
+        print(f"telegram sendMessage calls: {len(sends)}, wechat pushes: {platforms.wechat_pushes()}, "
               f"retries by the platforms: {sum(p.attempts - 1 for p in hotline.posted)}")
     finally:
         cluster.stop()
         if bare is not None:
             bare.stop()
-        telegram.stop()
-        wechat.stop()
+        platforms.stop()
         engine.dispose()
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +38,8 @@ from handoff.models import (
     Ticket,
     TicketEvent,
 )
+from handoff.numbering import NumberBlock
+from handoff.passive import answer_in_response
 from handoff.store import UnitOfWork
 from handoff.surveys import answer_survey, open_survey_for, read_answer
 from handoff.tickets import OPEN_STATUSES, TicketDraft, citizen_tickets, open_ticket
@@ -109,6 +112,9 @@ class Submission:
 
     msg: InboundMessage
     hold_replies: timedelta | None = None
+    # `time.monotonic()` by which a reply can still go in the webhook's response (WeChat): a batch
+    # that handles the message before then settles the first reply as passive at once.
+    answer_by: float | None = None
 
 
 def handle_batch(
@@ -160,7 +166,9 @@ def _run_batch(
     handled: dict[tuple[str, str], InboundResult] = {}
     seen_writers: set[tuple[str, str]] = set()
     results: list[InboundResult] = []
-    for submission in submissions:
+    numbers = NumberBlock(session, tz=settings.tz)
+    for position, submission in enumerate(submissions):
+        numbers.messages_left = len(submissions) - position
         msg = submission.msg
         key, writer = (msg.channel, msg.platform_msg_id), (msg.channel, msg.channel_user_id)
         if key in stored:
@@ -172,11 +180,13 @@ def _run_batch(
         if writer in seen_writers:
             session.flush()  # the writer's earlier message must be visible to this one's queries
         turn = _Turn(session, nlu=nlu, msg=msg, settings=settings, now=now or datetime.now(UTC),
-                     hold=submission.hold_replies, known=writers.get(writer), looked_up=True)
+                     hold=submission.hold_replies, known=writers.get(writer), looked_up=True, numbers=numbers,
+                     answer_in_response=submission.answer_by is not None and time.monotonic() < submission.answer_by)
         handled[key] = result = turn.run()
         writers[writer] = (turn.identity, turn.citizen)
         seen_writers.add(writer)
         results.append(result)
+    numbers.give_back()
     return results
 
 
@@ -257,6 +267,8 @@ class _Turn:
     new_citizen: bool = False  # first message from this identity: no conversation, ticket or survey yet
     known: tuple[ChannelIdentity, Citizen] | None = None  # the writer, when `looked_up` by a batch
     looked_up: bool = False
+    numbers: NumberBlock | None = None  # a batch's ticket numbers
+    answer_in_response: bool = False  # the first reply goes in the webhook's response
 
     def run(self) -> InboundResult:
         # A redelivery racing this one is caught by the unique platform id when the turn is
@@ -279,7 +291,10 @@ class _Turn:
             )
             for reply in self.replies
         ]
-        if self.hold is not None:
+        passive = None
+        if self.answer_in_response:
+            passive = answer_in_response(entries, self.replies, now=self.now)
+        elif self.hold is not None:
             for entry in entries:
                 entry.status, entry.locked_until = OutboxStatus.SENDING, self.now + self.hold
         return InboundResult(
@@ -288,6 +303,7 @@ class _Turn:
             replies=tuple(self.replies),
             outbox_ids=tuple(e.id for e in entries),
             ticket_number=self.ticket_number,
+            passive_reply=passive,
         )
 
     # -- who is writing -------------------------------------------------------------------------
@@ -545,6 +561,7 @@ class _Turn:
             draft=draft,
             now=self.now,
             tz=self.settings.tz,
+            number=self.numbers.take(self.now) if self.numbers else None,
         )
         self.ticket_number = ticket.number
         self._hand_off()

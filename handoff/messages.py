@@ -106,3 +106,4 @@ class InboundResult:
     outbox_ids: Sequence[uuid.UUID] = field(default_factory=tuple)
     duplicate: bool = False  # the same platform message id was already handled
     ticket_number: str | None = None  # set when this message opened a ticket
+    passive_reply: Reply | None = None  # settled to go in the webhook's own response (WeChat)

@@ -1,13 +1,16 @@
 """Readable ticket numbers: the day in the hotline's time zone and a per-day sequence.
 
-2026112300123 is the 123rd ticket of 23 November 2026. The counter row is bumped with an
-atomic upsert, so concurrent intakes on PostgreSQL or SQLite never share a number.
+2026112300123 is the 123rd ticket of 23 November 2026. The counter row is bumped with an atomic
+upsert, so concurrent intakes on PostgreSQL or SQLite never share a number.
 
-On PostgreSQL the number is taken in a short transaction of its own, as a sequence would be: the
-day's counter row is locked for one statement, not for the whole intake, so web processes do not
-queue behind each other's transactions. The price is the sequence's: an intake that rolls back
-leaves a gap in the day's numbers. SQLite has one writer at a time anyway, and a second
-connection would wait for the intake's own lock, so there the number is part of the intake.
+A single intake takes its number inside its own transaction: gapless, and the row is locked only
+for that short transaction. A batch of many messages (`NumberBlock`) must not hold the day's row
+for its whole transaction, or web processes would take turns instead of working side by side: on
+PostgreSQL it reserves, when its first ticket opens, as many numbers as the batch has messages
+left, in a short transaction of its own, and gives back what it did not use unless another
+process reserved after it. So numbers stay unique and increasing; a gap appears only where two
+busy processes interleaved and one of them used fewer numbers than it had messages, or where a
+transaction failed after reserving, as with any database sequence.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Insert
+from sqlalchemy import Connection, Engine, Insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,24 +29,83 @@ SEQUENCE_DIGITS = 5
 
 
 def next_ticket_number(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
-    day = now.astimezone(tz).strftime("%Y%m%d")
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
-            value = own.execute(_bump(pg_insert(TicketCounter), day)).scalar_one()
-    else:
-        # On the session's connection, not `session.execute`: a Core statement needs no autoflush,
-        # and leaving the pending rows alone lets one flush at commit write them all.
-        value = session.connection().execute(_bump(sqlite_insert(TicketCounter), day)).scalar_one()
-    # Past 99,999 a day the number simply grows a digit; it stays unique and sortable per day.
-    return f"{day}{value:0{SEQUENCE_DIGITS}d}"
+    day = _day(now, tz)
+    # On the session's connection, not `session.execute`: a Core statement needs no autoflush, and
+    # leaving the pending rows alone lets one flush at commit write them all.
+    return _format(day, _reserve(session.connection(), day, 1))
 
 
-def _bump(insert: Insert, day: str) -> Insert:
+class NumberBlock:
+    """Ticket numbers for one batch of messages (see the module's docstring)."""
+
+    def __init__(self, session: Session, *, tz: ZoneInfo) -> None:
+        self._session, self._tz = session, tz
+        self._day = ""
+        self._next = self._end = 0  # numbers next .. end are reserved and unused
+        self.messages_left = 1  # set by the batch before each message: how many a block may need
+
+    def take(self, now: datetime) -> str:
+        day = _day(now, self._tz)
+        if day != self._day or self._next > self._end:
+            self.give_back()
+            count = max(1, self.messages_left)
+            with self._connection() as connection:
+                self._end = _reserve(connection, day, count)
+            self._day, self._next = day, self._end - count + 1
+        number, self._next = self._next, self._next + 1
+        return _format(day, number)
+
+    def give_back(self) -> None:
+        """Return the unused numbers, if nobody reserved after this block."""
+        if not self._day or self._next > self._end:
+            return
+        with self._connection() as connection:
+            connection.execute(
+                update(TicketCounter)
+                .where(TicketCounter.day == self._day, TicketCounter.last_value == self._end)
+                .values(last_value=self._next - 1)
+            )
+        self._next = self._end + 1
+
+    def _connection(self) -> _Borrowed:
+        bind = self._session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        if engine.dialect.name == "postgresql":
+            return _Borrowed(engine.connect().execution_options(isolation_level="AUTOCOMMIT"), own=True)
+        # SQLite: one writer at a time, and it is this transaction; a second connection would wait for it.
+        return _Borrowed(self._session.connection(), own=False)
+
+
+class _Borrowed:
+    def __init__(self, connection: Connection, *, own: bool) -> None:
+        self.connection, self.own = connection, own
+
+    def __enter__(self) -> Connection:
+        return self.connection
+
+    def __exit__(self, *_: object) -> None:
+        if self.own:
+            self.connection.close()
+
+
+def _reserve(connection: Connection, day: str, count: int) -> int:
+    """Bump the day's counter by `count`; the last number reserved."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     statement: Insert = (
-        insert.values(day=day, last_value=1)  # type: ignore[attr-defined]
-        .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last_value": TicketCounter.last_value + 1})
+        insert(TicketCounter)
+        .values(day=day, last_value=count)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.day], set_={"last_value": TicketCounter.last_value + count}
+        )
         .returning(TicketCounter.last_value)
     )
-    return statement
+    return int(connection.execute(statement).scalar_one())
+
+
+def _day(now: datetime, tz: ZoneInfo) -> str:
+    return now.astimezone(tz).strftime("%Y%m%d")
+
+
+def _format(day: str, value: int) -> str:
+    # Past 99,999 a day the number simply grows a digit; it stays unique and sortable per day.
+    return f"{day}{value:0{SEQUENCE_DIGITS}d}"

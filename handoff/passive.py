@@ -3,11 +3,13 @@
 `handle_inbound(hold_replies=...)` writes the replies held; `take_passive_reply` then decides, in
 one transaction, which reply the response carries and gives the others to the delivery worker. A
 platform retry of the same callback gets the same reply again, unless it already went out another
-way, so nothing is said twice.
+way, so nothing is said twice. A batch that is still in time settles the reply as it writes it
+(`answer_in_response`), and needs no second transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from handoff.messages import InboundResult, Reply
@@ -17,6 +19,21 @@ from handoff.store import UnitOfWork
 PASSIVE = "passive"  # the platform id of a reply sent in the response
 # The rest follow the passive reply through the worker a moment later, to keep the chat's order.
 FOLLOW_AFTER = timedelta(seconds=1)
+
+
+def answer_in_response(entries: Sequence[OutboxEntry], replies: Sequence[Reply], *, now: datetime) -> Reply | None:
+    """Settle, in the transaction that wrote them, the first reply as answered in the response and
+    the rest as following through the worker. For an intake that is still in time: saves the second
+    transaction of `take_passive_reply`, and is as safe, since a retry of the callback finds the
+    reply marked passive and gets it again."""
+    if not entries:
+        return None
+    first, *rest = entries
+    first.status, first.sent_at, first.locked_until = OutboxStatus.SENT, now, None
+    first.attempts, first.platform_msg_id = 1, PASSIVE
+    for entry in rest:
+        entry.next_attempt_at = now + FOLLOW_AFTER
+    return replies[0]
 
 
 def take_passive_reply(

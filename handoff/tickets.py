@@ -97,11 +97,12 @@ def open_ticket(
     tz: ZoneInfo,
     actor: Actor = BOT,
     channel: str | None = None,
+    number: str | None = None,
 ) -> Ticket:
     """A new ticket, 受理. Without a conversation (filed through Open311) nothing is pushed to a chat."""
     ticket = Ticket(
         id=uuid.uuid4(),
-        number=next_ticket_number(session, now=now, tz=tz),
+        number=number or next_ticket_number(session, now=now, tz=tz),
         citizen_id=citizen.id,
         conversation_id=conversation.id if conversation else None,
         channel=channel or (conversation.channel if conversation else "api"),

@@ -77,3 +77,24 @@ def test_a_redelivery_racing_the_batch_is_replayed_not_doubled(uow_factory, monk
     assert isinstance(raced, InboundResult) and raced.duplicate and raced.outbox_ids == first.outbox_ids
     assert isinstance(other, InboundResult) and other.ticket_number is not None
     assert count(uow_factory, Ticket) == 2 and count(uow_factory, OutboxEntry) == 2
+
+
+def test_in_time_the_first_reply_is_settled_for_the_response_in_the_same_transaction(uow_factory) -> None:
+    import time
+
+    from handoff.models import OutboxStatus
+    from handoff.passive import PASSIVE
+
+    in_time, too_late = handle_batch(
+        uow_factory, nlu=FakeNlu(), now=NOW, submissions=[
+            Submission(inbound(DEMO, user="g1"), answer_by=time.monotonic() + 4),
+            Submission(inbound(DEMO, user="g2"), answer_by=time.monotonic() - 1),  # WeChat gave up on this one
+        ],
+    )
+    assert isinstance(in_time, InboundResult) and isinstance(too_late, InboundResult)
+    assert in_time.passive_reply is not None and in_time.ticket_number in in_time.passive_reply.text
+    assert too_late.passive_reply is None
+    with uow_factory() as uow:
+        entries = {e.chat_id: e for e in uow.session.scalars(select(OutboxEntry))}
+    assert (entries["chat-g1"].status, entries["chat-g1"].platform_msg_id) == (OutboxStatus.SENT, PASSIVE)
+    assert entries["chat-g2"].status == OutboxStatus.PENDING  # the worker sends it through the API

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from handoff.errors import InvalidTransitionError
 from handoff.intake import handle_inbound
 from handoff.models import OutboxEntry, Ticket, TicketStatus
-from handoff.numbering import next_ticket_number
+from handoff.numbering import NumberBlock, next_ticket_number
 from handoff.routing import suggest_units
 from handoff.store import UnitOfWork
 from handoff.tickets import Actor, advance_ticket, find_ticket
@@ -100,6 +100,37 @@ def test_concurrent_intakes_never_share_a_ticket_number(engine, uow_factory) -> 
     assert not errors
     assert len(numbers) == 40 and len(set(numbers)) == 40
     assert sorted(numbers)[0] == "2026112300001" and sorted(numbers)[-1] == "2026112300040"
+
+
+def test_a_batch_reserves_its_numbers_together_and_gives_back_what_it_did_not_use(uow_factory) -> None:
+    moment = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    with uow_factory() as uow:
+        block = NumberBlock(uow.session, tz=SHANGHAI)
+        block.messages_left = 5  # five messages left in the batch; only two open tickets
+        taken = [block.take(moment), block.take(moment)]
+        block.give_back()
+        uow.commit()
+    assert taken == ["2026112300001", "2026112300002"]
+    with uow_factory() as uow:
+        assert next_ticket_number(uow.session, now=moment, tz=SHANGHAI) == "2026112300003"  # no gap
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite has one writer: no interleaving
+def test_interleaved_batches_keep_numbers_unique_and_increasing(uow_factory) -> None:
+    moment = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    with uow_factory() as first_uow, uow_factory() as second_uow:
+        first, second = NumberBlock(first_uow.session, tz=SHANGHAI), NumberBlock(second_uow.session, tz=SHANGHAI)
+        first.messages_left = second.messages_left = 3
+        a = first.take(moment)  # reserves 1-3
+        b = second.take(moment)  # reserves 4-6 while the first batch is still at work
+        first.give_back()  # 2 and 3 cannot go back: someone reserved after them
+        c = second.take(moment)
+        second.give_back()  # 6 goes back
+        first_uow.commit()
+        second_uow.commit()
+    with uow_factory() as uow:
+        d = next_ticket_number(uow.session, now=moment, tz=SHANGHAI)
+    assert [a, b, c, d] == [f"20261123{n:05d}" for n in (1, 4, 5, 6)]
 
 
 def test_the_day_of_a_number_is_beijings(uow_factory) -> None:
