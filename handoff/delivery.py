@@ -183,6 +183,7 @@ class DeliveryWorker:
                     blocked.add(key)  # an earlier entry is in flight or waiting: keep order
                     continue
                 per_chat.setdefault(key, []).append(entry)
+            last_inbound = _last_inbound(session, {e.conversation_id for es in per_chat.values() for e in es})
             batches: list[list[Delivery]] = []
             for entries in per_chat.values():
                 batch = []
@@ -190,19 +191,12 @@ class DeliveryWorker:
                     entry.status = OutboxStatus.SENDING
                     entry.locked_until = now + self._policy.lease
                     entry.attempts += 1
-                    batch.append(self._delivery(session, entry))
+                    batch.append(self._delivery(entry, last_inbound.get(entry.conversation_id)))
                 batches.append(batch)
             uow.commit()
             return batches
 
-    def _delivery(self, session: Session, entry: OutboxEntry) -> Delivery:
-        last_inbound_at = None
-        if entry.conversation_id is not None:
-            last_inbound_at = session.scalar(
-                select(ChannelIdentity.last_inbound_at)
-                .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
-                .where(Conversation.id == entry.conversation_id)
-            )
+    def _delivery(self, entry: OutboxEntry, last_inbound_at: datetime | None) -> Delivery:
         channel: ChannelName = entry.channel  # type: ignore[assignment]
         return Delivery(
             outbox_id=entry.id,
@@ -221,8 +215,14 @@ class DeliveryWorker:
         now = self._clock()
         with self._uow_factory() as uow:
             session = uow.session
+            # One query for the entries and one for their messages, not one each.
+            entries = {e.id: e for e in session.scalars(
+                select(OutboxEntry).where(OutboxEntry.id.in_([o.outbox_id for o in outcomes])))}
+            message_ids = [e.message_id for e in entries.values() if e.message_id is not None]
+            messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(message_ids)))} \
+                if message_ids else {}
             for outcome in outcomes:
-                entry = session.get(OutboxEntry, outcome.outbox_id)
+                entry = entries.get(outcome.outbox_id)
                 if entry is None or entry.status != OutboxStatus.SENDING:
                     continue
                 entry.locked_until = None
@@ -231,10 +231,9 @@ class DeliveryWorker:
                     entry.status = OutboxStatus.SENT
                     entry.sent_at = now
                     entry.platform_msg_id = outcome.platform_msg_id
-                    if entry.message_id is not None and outcome.platform_msg_id:
-                        message = session.get(Message, entry.message_id)
-                        if message is not None:
-                            message.platform_msg_id = outcome.platform_msg_id
+                    message = messages.get(entry.message_id) if entry.message_id is not None else None
+                    if message is not None and outcome.platform_msg_id:
+                        message.platform_msg_id = outcome.platform_msg_id
                     continue
                 if outcome.error is None:  # not tried: it waited behind a failed entry
                     entry.status = OutboxStatus.PENDING
@@ -251,6 +250,19 @@ class DeliveryWorker:
                 delay = outcome.retry_after if outcome.retry_after is not None else self._policy.backoff(entry.attempts)
                 entry.next_attempt_at = now + timedelta(seconds=delay)
             uow.commit()
+
+
+def _last_inbound(session: Session, conversation_ids: set[uuid.UUID | None]) -> dict[uuid.UUID | None, datetime | None]:
+    """When each conversation's citizen last wrote (WeChat's 48-hour window), in one query."""
+    wanted = [c for c in conversation_ids if c is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Conversation.id, ChannelIdentity.last_inbound_at)
+        .join(ChannelIdentity, Conversation.identity_id == ChannelIdentity.id)
+        .where(Conversation.id.in_(wanted))
+    )
+    return {conversation_id: last for conversation_id, last in rows}
 
 
 def claim_chats(session: Session, unsent: Select[OutboxEntry]) -> list[tuple[str, str]]:
