@@ -8,6 +8,7 @@ because an operator holds the chat. Every reply goes to the outbox in the same t
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import time
 import unicodedata
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from handoff import outbox, texts
@@ -45,6 +46,8 @@ from handoff.surveys import answer_survey, open_survey_for, read_answer
 from handoff.tickets import OPEN_STATUSES, TicketDraft, citizen_tickets, open_ticket
 from handoff.topics import repeat_of
 from nlu.types import Analysis, AnalysisContext, DialogueAct, RequestType
+
+log = logging.getLogger(__name__)
 
 MAX_LOCATION_ATTEMPTS = 2
 BUTTON_HUMAN = Button("转人工", "human")
@@ -124,7 +127,7 @@ def handle_batch(
     submissions: Sequence[Submission],
     settings: IntakeSettings = IntakeSettings(),
     now: datetime | None = None,
-) -> list[InboundResult | InvalidMessageError]:
+) -> list[InboundResult | Exception]:
     """`handle_inbound` for many messages in one transaction: what a burst costs a message.
 
     The rows of a whole batch are written by one flush (one multi-row INSERT a table) and one
@@ -132,8 +135,10 @@ def handle_batch(
     handled in their order, so a citizen's two messages in one batch behave as if sent apart.
     Should the commit meet a concurrent redelivery (a unique platform id taken meanwhile), the batch
     is rolled back and each message handled on its own, which replays what the other one stored.
+    So is a batch that one message breaks: that message gets its error, the others their answers.
+    A database that is down fails the whole batch (the webhooks answer 503; the platforms retry).
     """
-    results: list[InboundResult | InvalidMessageError | None] = [None] * len(submissions)
+    results: list[InboundResult | Exception | None] = [None] * len(submissions)
     valid: list[tuple[int, Submission]] = []
     for index, submission in enumerate(submissions):
         try:
@@ -148,12 +153,21 @@ def handle_batch(
                 for (index, _), result in zip(valid, handled, strict=True):
                     results[index] = result
                 uow.commit()
-        except IntegrityError:
+        except OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a redelivery race, or one message that breaks the batch
+            if not isinstance(exc, IntegrityError):
+                log.exception("a batch of %d messages failed; handling them one by one", len(valid))
             for index, submission in valid:
-                results[index] = handle_inbound(
-                    uow_factory(), nlu=nlu, msg=submission.msg, settings=settings, now=now,
-                    hold_replies=submission.hold_replies,
-                )
+                try:
+                    results[index] = handle_inbound(
+                        uow_factory(), nlu=nlu, msg=submission.msg, settings=settings, now=now,
+                        hold_replies=submission.hold_replies,
+                    )
+                except OperationalError:
+                    raise
+                except Exception as alone:  # noqa: BLE001 - this message's own failure, for its webhook
+                    results[index] = alone
     return [r for r in results if r is not None]
 
 

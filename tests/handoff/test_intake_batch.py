@@ -98,3 +98,22 @@ def test_in_time_the_first_reply_is_settled_for_the_response_in_the_same_transac
         entries = {e.chat_id: e for e in uow.session.scalars(select(OutboxEntry))}
     assert (entries["chat-g1"].status, entries["chat-g1"].platform_msg_id) == (OutboxStatus.SENT, PASSIVE)
     assert entries["chat-g2"].status == OutboxStatus.PENDING  # the worker sends it through the API
+
+
+class BreaksOn(FakeNlu):
+    """An NLU with a bug that one message triggers."""
+
+    def analyze(self, text, context=None):  # type: ignore[no-untyped-def]
+        if "炸" in text:
+            raise RuntimeError("a bug in the NLU")
+        return super().analyze(text, context)
+
+
+def test_a_message_that_breaks_its_batch_fails_alone(uow_factory) -> None:
+    msgs = [inbound(DEMO, user="h1"), inbound("炸" + DEMO, user="h2"), inbound(DEMO, user="h3")]
+    first, broken, last = handle_batch(uow_factory, nlu=BreaksOn(), submissions=[Submission(m) for m in msgs], now=NOW)
+
+    assert isinstance(broken, RuntimeError)  # its webhook answers 500 and the platform retries it
+    assert isinstance(first, InboundResult) and first.ticket_number is not None
+    assert isinstance(last, InboundResult) and last.ticket_number is not None
+    assert count(uow_factory, Ticket) == 2
