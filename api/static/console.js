@@ -358,10 +358,13 @@
         const note = h("input", { placeholder: "进展 / 结果 / 退回理由", "aria-label": "说明", size: 18, value: draft.note, oninput: (e) => { draft.note = e.target.value; } });
         const reply = h("input", { placeholder: "给市民的答复", "aria-label": "给市民的答复", size: 18, value: draft.reply, oninput: (e) => { draft.reply = e.target.value; } });
         const phoned = h("input", { type: "checkbox", "aria-label": "已电话联系市民", checked: draft.phoned, onchange: (e) => { draft.phoned = e.target.checked; } });
-        const post = async (path, body, done) => {
-          // Only what was sent is cleared, in place: a refresh may have drawn the row again meanwhile.
-          if (await act(api("POST", `/api/assignments/${a.id}/${path}`, body), done) && path !== "sign") {
-            Object.assign(draft, { note: "", reply: "", phoned: false });
+        const post = async (path, body, done, fields = []) => {
+          // Only what was sent is cleared, and only if it was not changed while the request was
+          // out: the handler may already be typing the next note (a refresh redraws from `draft`).
+          const sent = Object.fromEntries(fields.map((f) => [f, draft[f]]));
+          if (await act(api("POST", `/api/assignments/${a.id}/${path}`, body), done)) {
+            const blank = { note: "", reply: "", phoned: false };
+            for (const f of fields) if (draft[f] === sent[f]) draft[f] = blank[f];
           }
           loadUnit();
         };
@@ -373,11 +376,11 @@
           h("td", {}, a.status === "dispatched" ? `签收时限 ${time(a.sign_deadline)}` : `办结时限 ${time(a.resolve_deadline)}`, overdue ? h("div", {}, h("span", { class: "badge overdue" }, "已超期")) : null),
           h("td", {}, ({ dispatched: "待签收", signed: "已签收", in_progress: "办理中" })[a.status]),
           h("td", {}, a.status === "dispatched"
-            ? h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => post("sign", undefined, "已签收") }, "签收"), note, h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回") }, "退回"))
+            ? h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => post("sign", undefined, "已签收") }, "签收"), note, h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回", ["note"]) }, "退回"))
             : h("div", { class: "actions" }, note, reply, h("label", { class: "hint" }, phoned, "已电话联系"),
-                h("button", { class: "ghost", type: "button", onclick: () => post("progress", { note: note.value }, "进展已报送") }, "报进展"),
-                h("button", { class: "primary", type: "button", onclick: () => post("result", { result: note.value, citizen_reply: reply.value || null, phone_contacted: phoned.checked }, "已办结并双反馈") }, "办结"),
-                h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回") }, "退回"))));
+                h("button", { class: "ghost", type: "button", onclick: () => post("progress", { note: note.value }, "进展已报送", ["note"]) }, "报进展"),
+                h("button", { class: "primary", type: "button", onclick: () => post("result", { result: note.value, citizen_reply: reply.value || null, phone_contacted: phoned.checked }, "已办结并双反馈", ["note", "reply", "phoned"]) }, "办结"),
+                h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回", ["note"]) }, "退回"))));
       }))));
   }
 
