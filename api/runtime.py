@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from api.config import Settings
-from api.intake_batcher import IntakeBatcher
 from api.limits import InboundLimits
 from api.live import LiveHub
 from api.metrics import Metrics, TimedAnalyzer
@@ -18,6 +17,7 @@ from bots.telegram import TelegramChannel
 from bots.web import WebChatChannel
 from bots.wechat import WeChatChannel
 from handoff.delivery import DeliveryWorker
+from handoff.group_commit import GroupCommit
 from handoff.intake import Analyzer, IntakeSettings, Submission, handle_batch
 from handoff.messages import InboundMessage, InboundResult
 from handoff.store import UnitOfWork, UowFactory
@@ -39,16 +39,17 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     limits: InboundLimits = field(default_factory=lambda: InboundLimits(per_citizen=0, per_ip=0))
     redis: Redis | None = None  # production mode (`api.production`)
-    batcher: IntakeBatcher = field(init=False)
+    # Webhooks' messages that queue while a batch is written go in the next (group commit).
+    batcher: GroupCommit[Submission, InboundResult] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.batcher = IntakeBatcher(self._handle_batch, max_batch=self.settings.intake_batch_size)
+        self.batcher = GroupCommit(self._handle_batch, max_group=self.settings.intake_batch_size, name="intake")
 
     async def receive(
         self, msg: InboundMessage, *, hold_replies: timedelta | None = None, answer_by: float | None = None
     ) -> InboundResult:
         """A citizen's message through the engine (in the next group-committed batch)."""
-        return await self.batcher.submit(msg, hold_replies=hold_replies, answer_by=answer_by)
+        return await self.batcher.submit(Submission(msg, hold_replies, answer_by))
 
     def _handle_batch(self, submissions: Sequence[Submission]) -> Sequence[InboundResult | Exception]:
         return handle_batch(self.uow, nlu=self.nlu, submissions=submissions, settings=self.intake)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from handoff.errors import DeliveryError
+from handoff.group_commit import GroupCommit
 from handoff.messages import ChannelName, Delivery, Sender
 from handoff.models import ChannelIdentity, Conversation, Message, OutboxEntry, OutboxStatus
 from handoff.outbox import reply_from_payload
@@ -70,6 +71,9 @@ class DeliveryWorker:
         self._wakeup = asyncio.Event()
         self._unrecorded: list[_Outcome] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Chats whose sends returned while another chat's results were being written share the next
+        # transaction: one commit for many chats under load, still one per chat when quiet.
+        self._records: GroupCommit[list[_Outcome], None] = GroupCommit(self._record_chats, name="delivery-records")
 
     def wake(self) -> None:
         """Safe from any thread: new entries were committed."""
@@ -108,12 +112,13 @@ class DeliveryWorker:
         return sum(1 for chat_outcomes in results for o in chat_outcomes if o.sent)
 
     async def _send_and_record(self, batch: list[Delivery]) -> list[_Outcome]:
-        # Each chat's results are committed as soon as its sends return, not after the whole pass:
-        # a worker killed after the platform took a message and before this commit sends it again
-        # when the lease runs out, so the window is kept to one chat's sends.
+        # Each chat's results are committed as soon as its sends return (in the next group commit),
+        # not after the whole pass: a worker killed after the platform took a message and before
+        # this commit sends it again when the lease runs out, so the window is kept to one chat's
+        # sends and one transaction.
         outcomes = await self._send_chat(batch)
         try:
-            await anyio.to_thread.run_sync(self._record, outcomes)
+            await self._records.submit(outcomes)
         except Exception:
             # The platform has them; only our note of it failed (the database is away). Keep the
             # note and write it first thing next pass, so the lease running out sends nothing twice.
@@ -210,6 +215,10 @@ class DeliveryWorker:
             message_id=entry.message_id,
             last_inbound_at=last_inbound_at,
         )
+
+    def _record_chats(self, chats: Sequence[list[_Outcome]]) -> list[None]:
+        self._record([outcome for outcomes in chats for outcome in outcomes])
+        return [None] * len(chats)
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         now = self._clock()

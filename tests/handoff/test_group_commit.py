@@ -1,4 +1,4 @@
-"""The webhooks' group commit: who waits goes in the next batch, and everyone hears the outcome."""
+"""Group commit: who waits goes in the next group, and everyone hears their own outcome."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from api.intake_batcher import IntakeBatcher
 from handoff.errors import InvalidMessageError
+from handoff.group_commit import GroupCommit
 from handoff.intake import Submission
 from handoff.messages import InboundMessage, InboundResult
 
@@ -38,10 +38,10 @@ async def test_messages_that_arrive_during_a_batch_are_written_together_next() -
             release.wait(5)
         return [result_for(s) for s in submissions]
 
-    batcher = IntakeBatcher(handle, max_batch=3)
-    first = asyncio.create_task(batcher.submit(message(0)))
+    batcher = GroupCommit(handle, max_group=3, name="test")
+    first = asyncio.create_task(batcher.submit(Submission(message(0))))
     await asyncio.to_thread(first_started.wait, 5)
-    later = [asyncio.create_task(batcher.submit(message(n))) for n in range(1, 6)]
+    later = [asyncio.create_task(batcher.submit(Submission(message(n)))) for n in range(1, 6)]
     await asyncio.sleep(0.05)
     release.set()
     results = await asyncio.gather(first, *later)
@@ -54,15 +54,15 @@ async def test_a_refused_message_and_a_dead_database_reach_the_webhooks_that_wai
     def refuse_one(submissions: Sequence[Submission]) -> list[InboundResult | Exception]:
         return [InvalidMessageError("消息过长") if s.msg.platform_msg_id == "m1" else result_for(s) for s in submissions]
 
-    batcher = IntakeBatcher(refuse_one)
-    ok, refused = await asyncio.gather(batcher.submit(message(0)), batcher.submit(message(1)), return_exceptions=True)
+    batcher = GroupCommit(refuse_one, name="test")
+    ok, refused = await asyncio.gather(batcher.submit(Submission(message(0))), batcher.submit(Submission(message(1))), return_exceptions=True)
     assert isinstance(ok, InboundResult) and isinstance(refused, InvalidMessageError)
 
     def database_down(submissions: Sequence[Submission]) -> list[InboundResult]:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    down = IntakeBatcher(database_down)
-    outcomes = await asyncio.gather(*(down.submit(message(n)) for n in range(3)), return_exceptions=True)
+    down = GroupCommit(database_down, name="test")
+    outcomes = await asyncio.gather(*(down.submit(Submission(message(n))) for n in range(3)), return_exceptions=True)
     assert all(isinstance(o, OperationalError) for o in outcomes)  # each webhook answers 503; none hangs
     with pytest.raises(OperationalError):
-        await down.submit(message(9))  # and the next message is tried again, not refused for ever
+        await down.submit(Submission(message(9)))  # and the next message is tried again, not refused for ever
