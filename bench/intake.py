@@ -92,11 +92,12 @@ def main(args: argparse.Namespace) -> None:
         if profile is not None:
             profile.disable()
         seconds = time.perf_counter() - started
-        print(f"{args.messages} complaints, each a new citizen and a new ticket, {args.threads} thread(s), "
+        sent = args.messages // args.batch * args.batch  # whole batches only
+        print(f"{sent} complaints, each a new citizen and a new ticket, {args.threads} thread(s), "
               f"{args.batch} a transaction, PostgreSQL on loopback, {os.cpu_count()} CPUs (latency: a transaction)")
-        print(f"{args.messages / seconds:7.1f} msg/s   p50 {percentile(latencies, 50):5.1f}  "
+        print(f"{sent / seconds:7.1f} msg/s   p50 {percentile(latencies, 50):5.1f}  "
               f"p95 {percentile(latencies, 95):5.1f}  p99 {percentile(latencies, 99):5.1f} ms   "
-              f"{statements / args.messages:.1f} SQL statements a message")
+              f"{statements / sent:.1f} SQL statements a message")
         if profile is not None:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     finally:

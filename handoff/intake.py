@@ -92,11 +92,13 @@ def handle_inbound(
     moment = now or datetime.now(UTC)
     for attempt in range(3):
         with uow:
-            previous = _find_inbound(uow.session, msg)
-            if previous is not None:
-                return _replay(uow.session, previous)
+            previous = _find_inbound_many(uow.session, [msg])
+            if previous:
+                return _replay(uow.session, previous[0])
+            writer = _identities_of(uow.session, [msg])
             try:
-                turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies)
+                turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies,
+                             known=writer[0] if writer else None)
                 result = turn.run()
                 uow.commit()
                 return result
@@ -194,7 +196,7 @@ def _run_batch(
         if writer in seen_writers:
             session.flush()  # the writer's earlier message must be visible to this one's queries
         turn = _Turn(session, nlu=nlu, msg=msg, settings=settings, now=now or datetime.now(UTC),
-                     hold=submission.hold_replies, known=writers.get(writer), looked_up=True, numbers=numbers,
+                     hold=submission.hold_replies, known=writers.get(writer), numbers=numbers,
                      answer_in_response=submission.answer_by is not None and time.monotonic() < submission.answer_by)
         handled[key] = result = turn.run()
         writers[writer] = (turn.identity, turn.citizen)
@@ -238,16 +240,6 @@ def validate(msg: InboundMessage, settings: IntakeSettings) -> None:
         raise InvalidMessageError("消息缺少有效的编号。")
 
 
-def _find_inbound(session: Session, msg: InboundMessage) -> Message | None:
-    return session.scalar(
-        select(Message).where(
-            Message.channel == msg.channel,
-            Message.direction == Direction.IN,
-            Message.platform_msg_id == msg.platform_msg_id,
-        )
-    )
-
-
 def _replay(session: Session, inbound: Message) -> InboundResult:
     """Answer a redelivery with what was answered the first time, without sending it again."""
     rows = session.execute(
@@ -279,8 +271,7 @@ class _Turn:
     replies: list[Reply] = field(default_factory=list)
     ticket_number: str | None = None
     new_citizen: bool = False  # first message from this identity: no conversation, ticket or survey yet
-    known: tuple[ChannelIdentity, Citizen] | None = None  # the writer, when `looked_up` by a batch
-    looked_up: bool = False
+    known: tuple[ChannelIdentity, Citizen] | None = None  # the writer as looked up by the caller; None: new
     numbers: NumberBlock | None = None  # a batch's ticket numbers
     answer_in_response: bool = False  # the first reply goes in the webhook's response
 
@@ -324,12 +315,7 @@ class _Turn:
 
     def _identify(self) -> tuple[ChannelIdentity, Citizen, bool]:
         """The writer's identity and citizen, and whether they are new (nothing of theirs to look up)."""
-        msg = self.msg
-        if self.looked_up:
-            known = self.known
-        else:
-            found = _identities_of(self.session, [msg])
-            known = found[0] if found else None
+        msg, known = self.msg, self.known
         if known is None:
             citizen = Citizen(
                 id=uuid.uuid4(),

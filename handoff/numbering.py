@@ -15,6 +15,7 @@ transaction failed after reserving, as with any database sequence.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -67,25 +68,13 @@ class NumberBlock:
             )
         self._next = self._end + 1
 
-    def _connection(self) -> _Borrowed:
+    def _connection(self) -> AbstractContextManager[Connection]:
         bind = self._session.get_bind()
         engine = bind if isinstance(bind, Engine) else bind.engine
-        if engine.dialect.name == "postgresql":
-            return _Borrowed(engine.connect().execution_options(isolation_level="AUTOCOMMIT"), own=True)
+        if engine.dialect.name == "postgresql":  # a short transaction of its own, closed on exit
+            return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         # SQLite: one writer at a time, and it is this transaction; a second connection would wait for it.
-        return _Borrowed(self._session.connection(), own=False)
-
-
-class _Borrowed:
-    def __init__(self, connection: Connection, *, own: bool) -> None:
-        self.connection, self.own = connection, own
-
-    def __enter__(self) -> Connection:
-        return self.connection
-
-    def __exit__(self, *_: object) -> None:
-        if self.own:
-            self.connection.close()
+        return nullcontext(self._session.connection())
 
 
 def _reserve(connection: Connection, day: str, count: int) -> int:

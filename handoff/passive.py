@@ -29,11 +29,15 @@ def answer_in_response(entries: Sequence[OutboxEntry], replies: Sequence[Reply],
     if not entries:
         return None
     first, *rest = entries
-    first.status, first.sent_at, first.locked_until = OutboxStatus.SENT, now, None
-    first.attempts, first.platform_msg_id = 1, PASSIVE
+    _mark_answered(first, now)
     for entry in rest:
         entry.next_attempt_at = now + FOLLOW_AFTER
     return replies[0]
+
+
+def _mark_answered(entry: OutboxEntry, now: datetime) -> None:
+    entry.status, entry.sent_at, entry.locked_until = OutboxStatus.SENT, now, None
+    entry.attempts, entry.platform_msg_id = 1, PASSIVE
 
 
 def take_passive_reply(
@@ -55,8 +59,7 @@ def take_passive_reply(
             answered_before = entry.status == OutboxStatus.SENT and entry.platform_msg_id == PASSIVE
             if index == 0 and in_time and (held or answered_before):
                 if held:
-                    entry.status, entry.sent_at, entry.locked_until = OutboxStatus.SENT, moment, None
-                    entry.attempts, entry.platform_msg_id = 1, PASSIVE
+                    _mark_answered(entry, moment)
                 passive = result.replies[0]
             elif held:
                 entry.status, entry.locked_until = OutboxStatus.PENDING, None

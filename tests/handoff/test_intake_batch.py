@@ -71,7 +71,11 @@ def test_a_redelivery_racing_the_batch_is_replayed_not_doubled(uow_factory, monk
     # Another process stores the message between this batch's look-up and its commit: the
     # unique platform id stops the commit, and each message is handled again on its own.
     first = handle_inbound(uow_factory(), nlu=FakeNlu(), msg=inbound(DEMO, user="f1", msg_id="race-1"), now=NOW)
-    monkeypatch.setattr("handoff.intake._find_inbound_many", lambda session, msgs: [])
+    import handoff.intake
+
+    look_up = handoff.intake._find_inbound_many
+    calls = iter([lambda session, msgs: []])  # the batch's own look-up misses it; later ones find it
+    monkeypatch.setattr("handoff.intake._find_inbound_many", lambda session, msgs: next(calls, look_up)(session, msgs))
     raced, other = batch(uow_factory, inbound(DEMO, user="f1", msg_id="race-1"), inbound(DEMO, user="f2"))
 
     assert isinstance(raced, InboundResult) and raced.duplicate and raced.outbox_ids == first.outbox_ids
