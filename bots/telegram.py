@@ -9,6 +9,7 @@ Telegram's errors become `DeliveryError` here and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -149,10 +150,14 @@ class TelegramChannel:
 
     name: ChannelName = "telegram"
 
-    def __init__(self, bot: Bot, *, webhook_secret: str, limiter: RateLimiter) -> None:
+    def __init__(self, bot: Bot, *, webhook_secret: str, limiter: RateLimiter, connections: int = 8) -> None:
         self.bot = bot
         self.webhook_secret = webhook_secret
         self._limiter = limiter
+        # At most as many sends in flight as the bot has connections: the rest wait here, not in
+        # httpcore's pool, which rescans every connection for every waiting request (quadratic
+        # under a burst) and would fail them with a pool timeout after a slow minute.
+        self._in_flight = asyncio.Semaphore(connections)
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> ParsedUpdate:
         return parse_update(read_update(body, headers, secret=self.webhook_secret))
@@ -160,9 +165,10 @@ class TelegramChannel:
     async def send(self, delivery: Delivery) -> str | None:
         await self._limiter.wait(delivery.chat_id)
         try:
-            sent = await self.bot.send_message(
-                chat_id=delivery.chat_id, text=delivery.reply.text, reply_markup=keyboard(delivery.reply)
-            )
+            async with self._in_flight:
+                sent = await self.bot.send_message(
+                    chat_id=delivery.chat_id, text=delivery.reply.text, reply_markup=keyboard(delivery.reply)
+                )
         except TelegramError as exc:
             raise delivery_error(exc) from exc
         return str(sent.message_id)
