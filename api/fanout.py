@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from api.live import LiveHub
@@ -63,7 +64,13 @@ def decode_changes(items: Sequence[dict[str, Any]]) -> list[Change]:
 
 
 class RedisFanout:
-    """One per process. `publish_changes` is the hub's relay (any thread); `run` listens."""
+    """One per process. `publish_changes` is the hub's relay (any thread); `run_*` publish and listen.
+
+    Two channels: `<namespace>:events` (web-chat frames, outbox wake-ups, NLU reloads), which every
+    process hears, and `<namespace>:changes` (what commits changed, for the consoles' live view),
+    which a process hears only while a console is connected to it: under a burst the changes are
+    most of the traffic, and a process with no console would only decode them to drop them.
+    """
 
     def __init__(
         self,
@@ -76,31 +83,44 @@ class RedisFanout:
     ) -> None:
         self.redis = redis
         self.channel = f"{namespace}:events"
+        self.changes_channel = f"{namespace}:changes"
         self.origin = uuid.uuid4().hex  # our own changes were already shown here
         self._hub = hub
         self._push_web_frame = push_web_frame
         self._on_nlu_reload = on_nlu_reload
-        self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._wake_queued = False  # an outbox wake-up waits to be published: one is enough
         self._loop = asyncio.get_running_loop()
+        self._pubsub: PubSub | None = None
+        self._following_changes = False
         self.subscribed = asyncio.Event()
+        hub.before_listening(self.follow_changes)
 
     # -- publishing -------------------------------------------------------------------------------
 
     def publish_changes(self, changes: Sequence[Change]) -> None:
         """Called after every commit, from any thread; order is kept by one publisher task."""
-        event = {"type": "changes", "origin": self.origin, "changes": encode_changes(changes)}
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._outgoing.put_nowait, event)
+        if self._loop.is_closed():
+            return
+        if not self._wake_queued and any(c.kind == "outbox" for c in changes):
+            self._wake_queued = True
+            self._loop.call_soon_threadsafe(self._outgoing.put_nowait, (self.channel, {"type": "outbox", "origin": self.origin}))
+        visible = [c for c in changes if c.kind != "outbox"]
+        if visible:
+            event = {"type": "changes", "origin": self.origin, "changes": encode_changes(visible)}
+            self._loop.call_soon_threadsafe(self._outgoing.put_nowait, (self.changes_channel, event))
 
-    async def publish(self, event: dict[str, Any]) -> int:
-        """Publish now; returns how many processes heard it."""
-        return int(await self.redis.publish(self.channel, json.dumps(event, ensure_ascii=False)))
+    async def publish(self, event: dict[str, Any], channel: str | None = None) -> int:
+        """Publish now (on the events channel unless told); returns how many processes heard it."""
+        return int(await self.redis.publish(channel or self.channel, json.dumps(event, ensure_ascii=False)))
 
     async def run_publisher(self) -> None:
         while True:
-            event = await self._outgoing.get()
+            channel, event = await self._outgoing.get()
+            if event["type"] == "outbox":
+                self._wake_queued = False  # commits from now on need a wake-up of their own
             try:
-                await self.publish(event)
+                await self.publish(event, channel)
             except (RedisError, OSError) as exc:  # the state is committed; only the live view waits
                 log.warning("could not publish a live event: %s", type(exc).__name__)
 
@@ -111,16 +131,39 @@ class RedisFanout:
         while True:
             try:
                 async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    self._following_changes = False
                     await pubsub.subscribe(self.channel)
+                    self._pubsub = pubsub
+                    if self._hub.has_listeners:
+                        await self.follow_changes()
                     self.subscribed.set()
                     async for message in pubsub.listen():
-                        await self._handle(message.get("data"))
+                        await self._handle(message.get("channel"), message.get("data"))
             except (RedisError, OSError) as exc:
                 self.subscribed.clear()
                 log.warning("live events: Redis unavailable (%s), reconnecting", type(exc).__name__)
                 await asyncio.sleep(RECONNECT_AFTER)
+            finally:
+                self._pubsub = None
 
-    async def _handle(self, raw: object) -> None:
+    async def follow_changes(self) -> None:
+        """Hear the other processes' changes from now on (a console connected here)."""
+        pubsub = self._pubsub
+        if pubsub is None or self._following_changes:
+            return
+        try:
+            await pubsub.subscribe(self.changes_channel)
+            self._following_changes = True
+        except (RedisError, OSError) as exc:  # the subscriber reconnects, and follows them then
+            log.warning("live events: could not follow changes (%s)", type(exc).__name__)
+
+    async def _handle(self, channel: object, raw: object) -> None:
+        if _text(channel) == self.changes_channel and not self._hub.has_listeners:
+            # The last console here went away: stop hearing changes (decoding them would be for nobody).
+            if self._pubsub is not None and self._following_changes:
+                self._following_changes = False
+                await self._pubsub.unsubscribe(self.changes_channel)
+            return
         try:
             event = json.loads(raw) if isinstance(raw, (str, bytes)) else None
         except ValueError:
@@ -129,14 +172,22 @@ class RedisFanout:
             return
         kind = event.get("type")
         try:
-            if kind == "changes" and event.get("origin") != self.origin:
+            if kind in ("changes", "outbox") and event.get("origin") == self.origin:
+                return  # ours: this process's hub heard it when it was committed
+            if kind == "changes":
                 self._hub.received(decode_changes(event.get("changes") or []))
+            elif kind == "outbox":
+                self._hub.received([Change("outbox")])
             elif kind == "webchat" and self._push_web_frame is not None:
                 await self._push_web_frame(str(event["chat_id"]), dict(event["frame"]))
             elif kind == "nlu_reload" and self._on_nlu_reload is not None:
                 await self._on_nlu_reload(event.get("model_dir"))
         except Exception:  # one bad event must not stop the listener
             log.exception("could not handle a %s event", kind)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @contextlib.asynccontextmanager

@@ -31,6 +31,7 @@ class LiveHub:
         self._listeners: set[_Listener] = set()
         self._outbox_callbacks: list[Callable[[], None]] = []
         self._relays: list[Callable[[Sequence[Change]], None]] = []  # to the other processes
+        self._before_listening: list[Callable[[], Awaitable[None]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -41,6 +42,15 @@ class LiveHub:
 
     def relay_to(self, publish: Callable[[Sequence[Change]], None]) -> None:
         self._relays.append(publish)
+
+    def before_listening(self, prepare: Callable[[], Awaitable[None]]) -> None:
+        """`prepare` runs before a listener is told it hears everything (`listen`): in production
+        mode, following the other processes' changes."""
+        self._before_listening.append(prepare)
+
+    @property
+    def has_listeners(self) -> bool:
+        return bool(self._listeners)
 
     def committed(self, changes: Sequence[Change]) -> None:
         """Called after every commit, from any thread."""
@@ -61,6 +71,13 @@ class LiveHub:
     def subscribe(self, send: SendFrame, hears: Audience) -> _Listener:
         listener = _Listener(send, hears)
         self._listeners.add(listener)
+        return listener
+
+    async def listen(self, send: SendFrame, hears: Audience) -> _Listener:
+        """`subscribe`, returning once the changes of every process reach `send`."""
+        listener = self.subscribe(send, hears)
+        for prepare in self._before_listening:
+            await prepare()
         return listener
 
     def unsubscribe(self, listener: _Listener) -> None:

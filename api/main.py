@@ -88,14 +88,15 @@ def create_app(settings: Settings | None = None, *, nlu: Analyzer | None = None)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    # Routes are matched in order: the platforms' webhooks, where bursts land, first.
+    app.include_router(telegram.router)
+    app.include_router(wechat.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webchat.router)
     for router in (auth.router, conversations.router, tickets.router, assignments.router, console_ws.router, open311.router,
                    stats.router, stats.similar_router, citizens.router):
         app.include_router(router)
-    app.include_router(telegram.router)
-    app.include_router(wechat.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("api") / "static")), name="static")
     return app

@@ -390,10 +390,15 @@ class _Turn:
             direction=Direction.IN,
             platform_msg_id=msg.platform_msg_id,
             sender="citizen",
+            operator_id=None,
             text=msg.text,
             payload=payload or None,
+            analysis=None,
+            in_reply_to=None,
             created_at=self.now,
         )
+        # Every column given, as `outbox.enqueue` does for replies: the ORM writes consecutive rows
+        # with the same columns as one multi-row INSERT, so a batch's messages in and out go as one.
         self.session.add(message)
         return message
 

@@ -56,6 +56,8 @@ def enqueue(
         conversation_id=conversation.id,
         channel=conversation.channel,
         direction=Direction.OUT,
+        platform_msg_id=None,
+        analysis=None,
         sender=sender,
         operator_id=operator_id,
         text=reply.text,

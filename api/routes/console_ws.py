@@ -38,7 +38,7 @@ async def console_socket(websocket: WebSocket) -> None:
         async with lock:
             await websocket.send_json(frame)
 
-    listener = runtime.live.subscribe(send, _audience(operator))
+    listener = await runtime.live.listen(send, _audience(operator))
     await send({"type": "hello", "operator": operator.username})
     try:
         while True:
