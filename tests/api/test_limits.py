@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -48,6 +49,40 @@ async def test_with_redis_every_process_shares_the_count() -> None:
     answers = [await limits.allow_ip("10.0.0.9") for limits in (first, second, first, second)]
     await client.aclose()
     assert answers == [True, True, True, False]
+
+
+async def test_a_burst_of_citizens_at_once_is_counted_exactly_through_shared_round_trips() -> None:
+    client = redis.asyncio.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        await client.ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true: {exc}")
+        pytest.skip(f"Redis unavailable: {exc}")
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    limits = InboundLimits(per_citizen=5, per_ip=0, redis=client, namespace=namespace)
+    commands = 0
+    original = client.pipeline
+
+    def counting_pipeline(*args: Any, **kwargs: Any) -> Any:
+        nonlocal commands
+        commands += 1
+        return original(*args, **kwargs)
+
+    client.pipeline = counting_pipeline  # type: ignore[method-assign]
+    # 40 citizens write 8 messages each, all at once: the 6th to 8th of each are refused.
+    answers = await asyncio.gather(*(limits.allow_citizen("telegram", str(n % 40)) for n in range(320)))
+    await client.aclose()
+    assert answers.count(True) == 200 and answers.count(False) == 120
+    assert commands < 20, f"{commands} round trips for 320 messages"
+
+
+async def test_while_redis_is_away_each_process_counts_for_itself() -> None:
+    client = redis.asyncio.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)  # nobody listens there
+    limits = InboundLimits(per_citizen=2, per_ip=0, redis=client)
+    answers = await asyncio.gather(*(limits.allow_citizen("telegram", "1") for _ in range(3)))
+    await client.aclose()
+    assert sorted(answers) == [False, True, True]
 
 
 @pytest.fixture
