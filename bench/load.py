@@ -1,6 +1,6 @@
 """Load benchmark of the production mode, loopback only, bounded in count and time.
 
-    .venv/bin/python -m bench.load [--messages 4000] [--rate 500] [--web-processes 2] [--seconds 60]
+    .venv/bin/python -m bench.load [--messages 4000] [--rate 500] [--web-processes 2] [--seconds 60] [--intake-batch 64]
 
 Creates a database of its own on the PostgreSQL at 127.0.0.1:5432 (dropped at the end), starts the
 fake Telegram and WeChat APIs, `hotline serve --processes N` and one `hotline worker delivery`, then
@@ -96,7 +96,7 @@ async def main(args: argparse.Namespace) -> None:
             "HOTLINE_TELEGRAM_TOKEN": TELEGRAM_TOKEN, "HOTLINE_TELEGRAM_WEBHOOK_SECRET": SECRET,
             "HOTLINE_TELEGRAM_RATE_OVERALL": "0", "HOTLINE_TELEGRAM_RATE_PER_CHAT": "0",
             "HOTLINE_WECHAT_APP_ID": WECHAT_APP_ID, "HOTLINE_WECHAT_APP_SECRET": WECHAT_SECRET,
-            "HOTLINE_WECHAT_TOKEN": WECHAT_TOKEN,
+            "HOTLINE_WECHAT_TOKEN": WECHAT_TOKEN, "HOTLINE_INTAKE_BATCH_SIZE": str(args.intake_batch),
         },
         log_dir,
     )
@@ -160,6 +160,7 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="stop offering after this long")
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=256, help="requests in flight at most")
+    parser.add_argument("--intake-batch", type=int, default=64, help="HOTLINE_INTAKE_BATCH_SIZE of the web processes")
     asyncio.run(main(parser.parse_args()))
 
 
