@@ -11,13 +11,14 @@ directly (the webhooks all come from a handful of Telegram and WeChat addresses)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from handoff.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ class InboundLimits:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._limits = {"citizen": per_citizen, "ip": per_ip}
-        self._redis = redis
         self._shared = _SharedCounts(redis, ttl=WINDOW * 2) if redis is not None else None
         self._prefix = f"{namespace}:rate"
         self._clock = clock
@@ -72,38 +72,20 @@ class InboundLimits:
 
 class _SharedCounts:
     """Counters in Redis. Increments asked for while a round trip is under way go together in the
-    next pipeline: under a burst a message costs two commands in a shared round trip, not a round
-    trip of its own (which cost the web process more than writing the message did)."""
-
-    MAX_PIPELINE = 256
+    next pipeline (`GroupCommit`): under a burst a message costs two commands in a shared round
+    trip, not a round trip of its own (which cost the web process more than writing the message did)."""
 
     def __init__(self, redis: Redis, *, ttl: int) -> None:
         self._redis, self._ttl = redis, ttl
-        self._waiting: list[tuple[str, asyncio.Future[int]]] = []
-        self._sender: asyncio.Task[None] | None = None
+        self._groups: GroupCommit[str, int] = GroupCommit(self._increment_all, max_group=256, name="rate-limits")
 
     async def increment(self, key: str) -> int:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[int] = loop.create_future()
-        self._waiting.append((key, answer))
-        if self._sender is None or self._sender.done():
-            self._sender = loop.create_task(self._send())
-        return await answer
+        return await self._groups.submit(key)
 
-    async def _send(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting[: self.MAX_PIPELINE], self._waiting[self.MAX_PIPELINE :]
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for key, _ in group:
-                        pipe.incr(key)
-                        pipe.expire(key, self._ttl)
-                    results = await pipe.execute()
-            except Exception as exc:  # noqa: BLE001 - each caller decides (counts locally)
-                for _, answer in group:
-                    if not answer.done():
-                        answer.set_exception(exc)
-                continue
-            for (_, answer), count in zip(group, results[::2], strict=True):
-                if not answer.done():
-                    answer.set_result(int(count))
+    async def _increment_all(self, keys: Sequence[str]) -> list[int | Exception]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.incr(key)
+                pipe.expire(key, self._ttl)
+            results = await pipe.execute()
+        return [int(count) for count in results[::2]]

@@ -17,7 +17,7 @@ from bots.telegram import TelegramChannel
 from bots.web import WebChatChannel
 from bots.wechat import WeChatChannel
 from handoff.delivery import DeliveryWorker
-from handoff.group_commit import GroupCommit
+from handoff.group_commit import GroupCommit, in_worker_thread
 from handoff.intake import Analyzer, IntakeSettings, Submission, handle_batch
 from handoff.messages import InboundMessage, InboundResult
 from handoff.store import UnitOfWork, UowFactory
@@ -43,7 +43,7 @@ class Runtime:
     batcher: GroupCommit[Submission, InboundResult] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.batcher = GroupCommit(self._handle_batch, max_group=self.settings.intake_batch_size, name="intake")
+        self.batcher = GroupCommit(in_worker_thread(self._handle_batch), max_group=self.settings.intake_batch_size, name="intake")
 
     async def receive(
         self, msg: InboundMessage, *, hold_replies: timedelta | None = None, answer_by: float | None = None

@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from handoff.errors import DeliveryError
-from handoff.group_commit import GroupCommit
+from handoff.group_commit import GroupCommit, in_worker_thread
 from handoff.messages import ChannelName, Delivery, Sender
 from handoff.models import ChannelIdentity, Conversation, Message, OutboxEntry, OutboxStatus
 from handoff.outbox import reply_from_payload
@@ -73,7 +73,9 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Chats whose sends returned while another chat's results were being written share the next
         # transaction: one commit for many chats under load, still one per chat when quiet.
-        self._records: GroupCommit[list[_Outcome], None] = GroupCommit(self._record_chats, name="delivery-records")
+        self._records: GroupCommit[list[_Outcome], None] = GroupCommit(
+            in_worker_thread(self._record_chats), name="delivery-records"
+        )
 
     def wake(self) -> None:
         """Safe from any thread: new entries were committed."""

@@ -3,14 +3,15 @@
 With no load every call is handled at once, alone. Under load each transaction carries what queued
 meanwhile, so an item costs a row in multi-row statements instead of its own round trips and
 commit. No timer: nothing waits for a group to fill, so grouping adds no latency, only takes away
-queueing. Used by the webhooks' intake (`handoff.intake.handle_batch`) and by the delivery worker's
-records of what it sent.
+queueing. Used by the webhooks' intake (`handoff.intake.handle_batch`), by the delivery worker's
+records of what it sent (both in a worker thread: `in_worker_thread`) and by the shared rate-limit
+counts (`api.limits`, one Redis pipeline a group).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -26,16 +27,28 @@ class _Waiting(Generic[Item, Result]):
     answer: asyncio.Future[Result]
 
 
+Handle = Callable[[Sequence[Item]], Awaitable[Sequence[Result | Exception]]]
+
+
+def in_worker_thread(
+    handle: Callable[[Sequence[Item]], Sequence[Result | Exception]],
+) -> Handle[Item, Result]:
+    """A blocking `handle` (a database transaction) run off the event loop."""
+
+    async def handle_in_thread(items: Sequence[Item]) -> Sequence[Result | Exception]:
+        return await anyio.to_thread.run_sync(handle, items)
+
+    return handle_in_thread
+
+
 class GroupCommit(Generic[Item, Result]):
-    """`await submit(item)` calls `handle(items)`, in a worker thread, for a group holding `item`.
+    """`await submit(item)` awaits `handle(items)` for a group holding `item`.
 
     `handle` returns one result per item, in order; an exception in place of a result is raised to
     that item's caller alone; an exception raised by `handle` reaches every caller of the group.
     """
 
-    def __init__(
-        self, handle: Callable[[Sequence[Item]], Sequence[Result | Exception]], *, max_group: int = 64, name: str
-    ) -> None:
+    def __init__(self, handle: Handle[Item, Result], *, max_group: int = 64, name: str) -> None:
         self._handle = handle
         self._max_group = max(1, max_group)
         self._name = name
@@ -59,7 +72,7 @@ class GroupCommit(Generic[Item, Result]):
             if not group:
                 continue
             try:
-                results = await anyio.to_thread.run_sync(self._handle, [w.item for w in group])
+                results = await self._handle([w.item for w in group])
             except Exception as exc:  # noqa: BLE001 - every caller of the group hears it; none hangs
                 for waiting in group:
                     _settle(waiting.answer, exc)

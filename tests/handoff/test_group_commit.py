@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from handoff.errors import InvalidMessageError
-from handoff.group_commit import GroupCommit
+from handoff.group_commit import GroupCommit, in_worker_thread
 from handoff.intake import Submission
 from handoff.messages import InboundMessage, InboundResult
 
@@ -38,7 +38,7 @@ async def test_messages_that_arrive_during_a_batch_are_written_together_next() -
             release.wait(5)
         return [result_for(s) for s in submissions]
 
-    batcher = GroupCommit(handle, max_group=3, name="test")
+    batcher = GroupCommit(in_worker_thread(handle), max_group=3, name="test")
     first = asyncio.create_task(batcher.submit(Submission(message(0))))
     await asyncio.to_thread(first_started.wait, 5)
     later = [asyncio.create_task(batcher.submit(Submission(message(n)))) for n in range(1, 6)]
@@ -54,14 +54,14 @@ async def test_a_refused_message_and_a_dead_database_reach_the_webhooks_that_wai
     def refuse_one(submissions: Sequence[Submission]) -> list[InboundResult | Exception]:
         return [InvalidMessageError("消息过长") if s.msg.platform_msg_id == "m1" else result_for(s) for s in submissions]
 
-    batcher = GroupCommit(refuse_one, name="test")
+    batcher = GroupCommit(in_worker_thread(refuse_one), name="test")
     ok, refused = await asyncio.gather(batcher.submit(Submission(message(0))), batcher.submit(Submission(message(1))), return_exceptions=True)
     assert isinstance(ok, InboundResult) and isinstance(refused, InvalidMessageError)
 
     def database_down(submissions: Sequence[Submission]) -> list[InboundResult]:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    down = GroupCommit(database_down, name="test")
+    down = GroupCommit(in_worker_thread(database_down), name="test")
     outcomes = await asyncio.gather(*(down.submit(Submission(message(n))) for n in range(3)), return_exceptions=True)
     assert all(isinstance(o, OperationalError) for o in outcomes)  # each webhook answers 503; none hangs
     with pytest.raises(OperationalError):
