@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ async def test_a_fixed_window_a_minute_counted_in_the_process() -> None:
     assert await limits.allow_citizen("telegram", "1")
 
 
-async def test_with_redis_every_process_shares_the_count() -> None:
+@pytest.fixture
+async def shared_redis() -> AsyncIterator[redis.asyncio.Redis]:
     client = redis.asyncio.Redis.from_url("redis://127.0.0.1:6379/0")
     try:
         await client.ping()
@@ -44,35 +45,33 @@ async def test_with_redis_every_process_shares_the_count() -> None:
         if IN_CI:
             pytest.fail(f"Redis is required under CI=true: {exc}")
         pytest.skip(f"Redis unavailable: {exc}")
-    namespace = f"test-{uuid.uuid4().hex[:8]}"
-    first, second = (InboundLimits(per_citizen=0, per_ip=3, redis=client, namespace=namespace) for _ in range(2))
-    answers = [await limits.allow_ip("10.0.0.9") for limits in (first, second, first, second)]
+    yield client
     await client.aclose()
+
+
+async def test_with_redis_every_process_shares_the_count(shared_redis: redis.asyncio.Redis) -> None:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    first, second = (InboundLimits(per_citizen=0, per_ip=3, redis=shared_redis, namespace=namespace) for _ in range(2))
+    answers = [await limits.allow_ip("10.0.0.9") for limits in (first, second, first, second)]
     assert answers == [True, True, True, False]
 
 
-async def test_a_burst_of_citizens_at_once_is_counted_exactly_through_shared_round_trips() -> None:
-    client = redis.asyncio.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        await client.ping()
-    except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is required under CI=true: {exc}")
-        pytest.skip(f"Redis unavailable: {exc}")
+async def test_a_burst_of_citizens_at_once_is_counted_exactly_through_shared_round_trips(
+    shared_redis: redis.asyncio.Redis,
+) -> None:
     namespace = f"test-{uuid.uuid4().hex[:8]}"
-    limits = InboundLimits(per_citizen=5, per_ip=0, redis=client, namespace=namespace)
+    limits = InboundLimits(per_citizen=5, per_ip=0, redis=shared_redis, namespace=namespace)
     commands = 0
-    original = client.pipeline
+    original = shared_redis.pipeline
 
     def counting_pipeline(*args: Any, **kwargs: Any) -> Any:
         nonlocal commands
         commands += 1
         return original(*args, **kwargs)
 
-    client.pipeline = counting_pipeline  # type: ignore[method-assign]
+    shared_redis.pipeline = counting_pipeline  # type: ignore[method-assign]
     # 40 citizens write 8 messages each, all at once: the 6th to 8th of each are refused.
     answers = await asyncio.gather(*(limits.allow_citizen("telegram", str(n % 40)) for n in range(320)))
-    await client.aclose()
     assert answers.count(True) == 200 and answers.count(False) == 120
     assert commands < 20, f"{commands} round trips for 320 messages"
 
