@@ -15,14 +15,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import uvloop
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.channels import build_telegram
 from api.config import Settings
 from bench.fake_platforms import FakePlatformsProcess
-from bench.intake import ADMIN_URL
+from bench.scratch import scratch_database
 from handoff import outbox, schema
 from handoff.delivery import DeliveryWorker, pending_count
 from handoff.messages import Reply
@@ -31,11 +30,12 @@ from handoff.store import UnitOfWork, make_engine, make_session_factory
 from tests.bots.platforms import TELEGRAM_TOKEN
 
 
-def _queue(factory: sessionmaker[Session], messages: int) -> None:
+def queue_replies(factory: sessionmaker[Session], *, entries: int, chats: int) -> None:
+    """`entries` replies queued in the outbox, spread over `chats` Telegram chats of new citizens."""
     now = datetime.now(UTC)
     with UnitOfWork(factory) as uow:
         conversations = []
-        for n in range(messages):
+        for n in range(chats):
             citizen = Citizen(id=uuid.uuid4(), created_at=now)
             identity = ChannelIdentity(id=uuid.uuid4(), citizen_id=citizen.id, channel="telegram",
                                        channel_user_id=str(n), chat_id=str(5000 + n), created_at=now)
@@ -45,9 +45,9 @@ def _queue(factory: sessionmaker[Session], messages: int) -> None:
             uow.session.add_all([citizen, identity, conversation])
             conversations.append(conversation)
         uow.session.flush()
-        for n, conversation in enumerate(conversations):
+        for n in range(entries):
             reply = Reply(f"您的诉求已受理，工单编号：20261204{n:05d}，类别：市容环境。")
-            outbox.enqueue(uow.session, conversation=conversation, reply=reply, kind="reply", now=now)
+            outbox.enqueue(uow.session, conversation=conversations[n % chats], reply=reply, kind="reply", now=now)
         uow.commit()
 
 
@@ -68,22 +68,18 @@ async def _drain(factory: sessionmaker[Session], telegram_url: str, messages: in
 
 
 def main(args: argparse.Namespace) -> None:
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    platforms = FakePlatformsProcess()
-    try:
-        schema.upgrade(engine)
-        factory = make_session_factory(engine)
-        _queue(factory, args.messages)
-        platforms.start()
-        uvloop.run(_drain(factory, platforms.telegram_url, args.messages))
-    finally:
-        platforms.stop()
-        engine.dispose()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database() as (_, url):
+        engine = make_engine(url)
+        platforms = FakePlatformsProcess()
+        try:
+            schema.upgrade(engine)
+            factory = make_session_factory(engine)
+            queue_replies(factory, entries=args.messages, chats=args.messages)
+            platforms.start()
+            uvloop.run(_drain(factory, platforms.telegram_url, args.messages))
+        finally:
+            platforms.stop()
+            engine.dispose()
 
 
 def cli() -> None:

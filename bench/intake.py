@@ -17,23 +17,20 @@ import os
 import pstats
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 import nlu
 from api.main import seed_reference_data
 from bench.citizens import complaint, percentile
+from bench.scratch import scratch_database
 from handoff import schema
 from handoff.intake import Submission, handle_batch, handle_inbound
 from handoff.messages import InboundMessage
 from handoff.store import UnitOfWork, make_engine, make_session_factory
-
-ADMIN_URL = os.environ.get("HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def message(n: int) -> InboundMessage:
@@ -45,10 +42,11 @@ def message(n: int) -> InboundMessage:
 
 
 def main(args: argparse.Namespace) -> None:
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    with scratch_database() as (_, url):
+        run(args, make_engine(url))
+
+
+def run(args: argparse.Namespace, engine: Engine) -> None:
     statements = 0
     lock = threading.Lock()
 
@@ -102,8 +100,6 @@ def main(args: argparse.Namespace) -> None:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     finally:
         engine.dispose()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cli() -> None:

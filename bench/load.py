@@ -16,22 +16,19 @@ import argparse
 import asyncio
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import mkdtemp
 
-import psycopg
-
 from api.main import seed_reference_data
 from bench.citizens import Platform, Posted, audit, percentile, wait_delivered
 from bench.cluster import HOTLINE, Cluster, Process, free_port
+from bench.scratch import scratch_database
 from handoff import schema
 from handoff.store import UnitOfWork, make_engine, make_session_factory
 from bench.fake_platforms import FakePlatformsProcess
 from tests.bots.platforms import TELEGRAM_TOKEN, WECHAT_APP_ID, WECHAT_SECRET
 
-ADMIN_URL = os.environ.get("HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET, WECHAT_TOKEN = "bench-secret", "bench-token"
 
@@ -83,10 +80,11 @@ def bare_app_process(log_dir: Path) -> Process:
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with scratch_database() as (name, url):
+        await run(args, name, url)
+
+
+async def run(args: argparse.Namespace, name: str, url: str) -> None:
     engine = make_engine(url)
     platforms = FakePlatformsProcess()
     log_dir = Path(mkdtemp(prefix="hotline-bench-"))
@@ -149,8 +147,6 @@ async def main(args: argparse.Namespace) -> None:
             bare.stop()
         platforms.stop()
         engine.dispose()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cli() -> None:

@@ -150,13 +150,13 @@ class TelegramChannel:
 
     name: ChannelName = "telegram"
 
-    def __init__(self, bot: Bot, *, webhook_secret: str, limiter: RateLimiter, connections: int = 8) -> None:
+    def __init__(self, bot: Bot, *, webhook_secret: str, limiter: RateLimiter, connections: int) -> None:
         self.bot = bot
         self.webhook_secret = webhook_secret
         self._limiter = limiter
         # At most as many sends in flight as the bot has connections: the rest wait here, not in
-        # httpcore's pool, which rescans every connection for every waiting request (quadratic
-        # under a burst) and would fail them with a pool timeout after a slow minute.
+        # the HTTP client's pool, which would fail them with a pool timeout after a slow minute
+        # (and httpx's rescanned every connection for every waiting request).
         self._in_flight = asyncio.Semaphore(connections)
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> ParsedUpdate:

@@ -11,15 +11,12 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 
 from api.channels import build_telegram
 from api.config import Settings
-from handoff import outbox, schema
+from bench.delivery import queue_replies
+from handoff import schema
 from handoff.delivery import DeliveryWorker, pending_count
-from handoff.messages import Reply
-from handoff.models import ChannelIdentity, Citizen, Conversation
 from handoff.store import UnitOfWork, make_engine, make_session_factory
 from tests.bots.platforms import TELEGRAM_TOKEN, FakeTelegram
 
@@ -28,23 +25,7 @@ def _queue(entries: int, chats: int) -> UnitOfWork:
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     schema.upgrade(engine)
     factory = make_session_factory(engine)
-    now = datetime.now(UTC)
-    with UnitOfWork(factory) as uow:
-        conversations = []
-        for n in range(chats):
-            citizen = Citizen(id=uuid.uuid4(), created_at=now)
-            identity = ChannelIdentity(id=uuid.uuid4(), citizen_id=citizen.id, channel="telegram",
-                                       channel_user_id=str(n), chat_id=str(5000 + n), created_at=now)
-            conversation = Conversation(id=uuid.uuid4(), citizen_id=citizen.id, identity_id=identity.id,
-                                        channel="telegram", chat_id=str(5000 + n), state="bot",
-                                        created_at=now, updated_at=now)
-            uow.session.add_all([citizen, identity, conversation])
-            conversations.append(conversation)
-        uow.session.flush()
-        for n in range(entries):
-            outbox.enqueue(uow.session, conversation=conversations[n % chats], reply=Reply(f"状态 {n}"),
-                           kind="status", now=now)
-        uow.commit()
+    queue_replies(factory, entries=entries, chats=chats)
     return UnitOfWork(factory)
 
 
@@ -54,6 +35,7 @@ async def _measure(fake: FakeTelegram, entries: int, chats: int, overall: float,
                         telegram_rate_overall=overall, telegram_rate_per_chat=per_chat)
     channel = build_telegram(settings)
     assert channel is not None
+    await channel.start()  # opens the bot's connections; `close` then closes them
     worker = DeliveryWorker(lambda: uow, {"telegram": channel})
     before, started = len(fake.sent()), time.monotonic()
     while pending_count(uow):
