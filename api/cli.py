@@ -76,8 +76,11 @@ def serve(
     typer.echo(f"  operators: http://{host}:{port}/console  ·  supervisors: http://{host}:{port}/dashboard"
                "  ·  accounts and demo data: .venv/bin/hotline seed --demo")
     if processes > 1:  # each process builds its own app from the environment
-        uvicorn.run("api.production:serve_app", factory=True, workers=processes, host=host, port=port,
-                    log_config=None, ws="websockets-sansio")
+        from api.metrics import shared_between_processes
+
+        with shared_between_processes():
+            uvicorn.run("api.production:serve_app", factory=True, workers=processes, host=host, port=port,
+                        log_config=None, ws="websockets-sansio")
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
 

@@ -25,7 +25,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.production import production_services
 from api.channels import build_telegram, build_wechat
-from api.routes import assignments, auth, citizens, console_ws, conversations, health, open311, pages, stats, telegram, tickets, webchat, wechat
+from api.routes import WEBHOOKS, assignments, auth, citizens, console_ws, conversations, health, open311, pages, stats, tickets, webchat
 from api.runtime import Runtime
 from bots.web import WebChatChannel
 from handoff import schema
@@ -89,8 +89,7 @@ def create_app(settings: Settings | None = None, *, nlu: Analyzer | None = None)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     # Routes are matched in order: the platforms' webhooks, where bursts land, first.
-    app.include_router(telegram.router)
-    app.include_router(wechat.router)
+    app.router.routes.extend(WEBHOOKS)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webchat.router)

@@ -3,18 +3,25 @@
 Counted as they happen: messages in (from the committed changes, so every channel alike), messages
 out and delivery failures (from the delivery worker), NLU latency (around `analyze`). Read from the
 database at scrape time: the outbox's depth and tickets by status, the same for every process.
-Each process is scraped on its own; Prometheus sums them.
+Web processes that share a port (`hotline serve --processes N`) count into files of one directory
+(prometheus_client's multiprocess mode), and any of them answers a scrape with the sum of all;
+otherwise each process is scraped on its own and Prometheus sums them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -32,6 +39,7 @@ router = APIRouter(tags=["health"])
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._database: _DatabaseCollector | None = None
         self.messages_in = Counter(
             "hotline_messages_in", "Citizen messages stored", ["channel"], registry=self.registry
         )
@@ -62,10 +70,39 @@ class Metrics:
             self.delivery_failures.labels(channel, "true" if final else "false").inc()
 
     def watch_database(self, uow: UowFactory) -> None:
-        self.registry.register(_DatabaseCollector(uow))
+        self._database = _DatabaseCollector(uow)
+        self.registry.register(self._database)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        shared = os.environ.get(SHARED_DIRECTORY)
+        if not shared:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()  # this scrape's: every process's files, and the database
+        multiprocess.MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        if self._database is not None:
+            registry.register(self._database)
+        return generate_latest(registry)
+
+
+SHARED_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
+
+
+@contextlib.contextmanager
+def shared_between_processes() -> Iterator[Path]:
+    """For the web processes about to be started: count into one fresh directory, removed after.
+
+    Set before they start, because prometheus_client chooses file-backed values on import."""
+    directory = Path(tempfile.mkdtemp(prefix="hotline-metrics-"))
+    previous = os.environ.get(SHARED_DIRECTORY)
+    os.environ[SHARED_DIRECTORY] = str(directory)
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            os.environ.pop(SHARED_DIRECTORY, None)
+        else:
+            os.environ[SHARED_DIRECTORY] = previous
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class TimedAnalyzer:

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import mkdtemp
@@ -139,8 +140,10 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
               f"p99 {percentile(delivered, 99):6.1f} ms")
         print(bare_run.line().replace("bare", "bare FastAPI endpoint (2 workers)", 1))
         print(f"audit: {result}")
+        refused = Counter(status for p in hotline.posted for status in p.statuses if status != 200)
         print(f"telegram sendMessage calls: {len(sends)}, wechat pushes: {platforms.wechat_pushes()}, "
-              f"retries by the platforms: {sum(p.attempts - 1 for p in hotline.posted)}")
+              f"retries by the platforms: {sum(p.attempts - 1 for p in hotline.posted)} "
+              f"(answers that were not 200, 0 = no answer: {dict(refused) or 'none'})")
     finally:
         cluster.stop()
         if bare is not None:

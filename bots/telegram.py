@@ -190,6 +190,9 @@ class TelegramChannel:
 
     async def close(self) -> None:
         await self.bot.shutdown()
+        # PTB shuts down only what `initialize` opened; a channel used without `start` opened its
+        # connections on the first send.
+        await self.bot.request.shutdown()
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:

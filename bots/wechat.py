@@ -40,7 +40,6 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bots.errors import InvalidSignatureError, MalformedPayloadError
-from bots.render import as_text
 from handoff.credentials import current_credential, renew_credential
 from handoff.errors import DeliveryError
 from handoff.messages import Attachment, ChannelName, Delivery, GeoPoint, InboundMessage, Reply
@@ -261,7 +260,7 @@ class WeChatChannel:
 
     def passive_reply(self, callback: Callback, reply: Reply, query: Mapping[str, str]) -> str:
         """The XML answering the callback itself, encrypted when the callback was."""
-        xml = TextReply(source=callback.account, target=callback.openid, content=as_text(reply)).render()
+        xml = TextReply(source=callback.account, target=callback.openid, content=reply.as_text()).render()
         if callback.encrypted and self._crypto is not None:
             params = CallbackParams.of(query)
             return str(self._crypto.encrypt_message(xml, params.nonce, params.timestamp or str(int(time.time()))))
@@ -281,7 +280,7 @@ class WeChatChannel:
     def _send(self, delivery: Delivery) -> str | None:
         if self.client is None:
             raise DeliveryError("WeChat app id/secret not configured: cannot push", retryable=False)
-        client, text, openid = self.client, as_text(delivery.reply), delivery.chat_id
+        client, text, openid = self.client, delivery.reply.as_text(), delivery.chat_id
         if self._window_open(delivery.last_inbound_at):
             try:
                 return self._call(lambda: client.message.send_text(openid, text))

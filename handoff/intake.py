@@ -285,8 +285,12 @@ class _Turn:
         if self.msg.event != "unsubscribe":
             self._respond()
         self.conversation.updated_at = self.now
+        # Cut to the platform's size first, so the replies answered match the entries one to one.
+        self.replies = [part for reply in self.replies for part in outbox.fit_to_channel(reply, self.msg.channel)]
         entries = [
-            outbox.enqueue(
+            entry
+            for reply in self.replies
+            for entry in outbox.enqueue(
                 self.session,
                 conversation=self.conversation,
                 reply=reply,
@@ -294,7 +298,6 @@ class _Turn:
                 now=self.now,
                 in_reply_to=self.inbound.id,
             )
-            for reply in self.replies
         ]
         passive = None
         if self.answer_in_response:
@@ -610,6 +613,7 @@ class _Turn:
         ticket.updated_at = self.now
         self.session.add(
             TicketEvent(
+                id=uuid.uuid4(),
                 ticket_id=ticket.id,
                 kind=kind,
                 actor_type="citizen",

@@ -34,7 +34,7 @@ def operator_reply(
     if len(text) > MAX_OPERATOR_CHARS:
         raise InvalidMessageError(f"消息过长，请控制在{MAX_OPERATOR_CHARS}字以内")
     conversation = held_conversation(session, conversation_id=conversation_id, operator=operator)
-    entry = outbox.enqueue(
+    first, *_ = outbox.enqueue(
         session,
         conversation=conversation,
         reply=Reply(text),
@@ -44,7 +44,8 @@ def operator_reply(
         operator_id=operator.id,
     )
     conversation.updated_at = now
-    return session.get_one(Message, entry.message_id)
+    # A text longer than the platform takes goes in parts; the console hears the others as changes.
+    return session.get_one(Message, first.message_id)
 
 
 def end_chat(session: Session, *, conversation_id: uuid.UUID, operator: Operator, now: datetime) -> None:

@@ -66,6 +66,14 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
 
+    def as_text(self) -> str:
+        """The text with its buttons as numbered lines, for channels without buttons (the intake
+        reads a bare number as the button of that line)."""
+        if not self.buttons:
+            return self.text
+        options = "\n".join(f"{i}. {button.label}" for i, button in enumerate(self.buttons, start=1))
+        return f"{self.text}\n\n{options}"
+
 
 @dataclass(frozen=True)
 class Delivery:

@@ -135,6 +135,7 @@ def open_ticket(
     session.add(ticket)
     session.add(
         TicketEvent(
+            id=uuid.uuid4(),  # known before the flush: a plain batched INSERT, no RETURNING
             ticket_id=ticket.id,
             kind="status",
             from_status=None,

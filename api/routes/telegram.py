@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from api.limits import TOO_FAST
 from api.runtime import Runtime
@@ -20,11 +21,9 @@ from bots.errors import InvalidSignatureError, MalformedPayloadError
 from bots.telegram import TelegramChannel, parse_update, read_update
 from handoff.errors import InvalidMessageError
 
-router = APIRouter(tags=["channels"])
 log = logging.getLogger(__name__)
 
 
-@router.post("/telegram/webhook", summary="Telegram Bot API webhook")
 async def telegram_webhook(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     channel = runtime.telegram
@@ -41,6 +40,10 @@ async def telegram_webhook(request: Request) -> Response:
         log.exception("database unavailable while handling a Telegram update")
         return JSONResponse({"error": "unavailable", "message": "try again later"}, status_code=503)
     return JSONResponse(answer or {"ok": True})
+
+
+# A plain Starlette route (see `api.routes.WEBHOOKS`).
+ROUTES = [Route("/telegram/webhook", telegram_webhook, methods=["POST"])]
 
 
 async def handle_update(runtime: Runtime, channel: TelegramChannel, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,9 +13,10 @@ import time
 from datetime import timedelta
 
 import anyio
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from api.limits import TOO_FAST
 from api.runtime import Runtime
@@ -25,14 +26,12 @@ from handoff.errors import InvalidMessageError
 from handoff.messages import Reply
 from handoff.passive import take_passive_reply
 
-router = APIRouter(tags=["channels"])
 log = logging.getLogger(__name__)
 
 HOLD = timedelta(seconds=4)  # replies stay ours this long; then the worker takes them
 ANSWER_BY = 4.0  # seconds after the callback arrived; later, WeChat may have given up on us
 
 
-@router.get("/wechat", summary="WeChat server URL verification", response_class=PlainTextResponse)
 async def wechat_verify(request: Request) -> Response:
     channel = _channel(request)
     if channel is None:
@@ -43,7 +42,6 @@ async def wechat_verify(request: Request) -> Response:
         return PlainTextResponse("invalid signature", status_code=403)
 
 
-@router.post("/wechat", summary="WeChat message and event callbacks", response_class=PlainTextResponse)
 async def wechat_callback(request: Request) -> Response:
     started = time.monotonic()
     runtime: Runtime = request.app.state.runtime
@@ -78,6 +76,13 @@ async def wechat_callback(request: Request) -> Response:
     if answer is None:
         return PlainTextResponse("success")
     return Response(_render(channel, callback, answer, query), media_type="application/xml")
+
+
+# A plain Starlette route (see `api.routes.WEBHOOKS`): one path, the GET check and the callbacks.
+ROUTES = [
+    Route("/wechat", wechat_verify, methods=["GET"]),
+    Route("/wechat", wechat_callback, methods=["POST"]),
+]
 
 
 def _render(channel: WeChatChannel, callback: Callback, reply: Reply, query: dict[str, str]) -> str:

@@ -121,6 +121,8 @@ class FakeTelegram(ThreadedServer):
             if kind == "timeout":  # the message is lost: the client gives up before we answer
                 await asyncio.sleep(self.hang_seconds)
                 return _tg_error(504, "Gateway Timeout")
+        if method == "sendMessage" and len(str(params.get("text", "")).encode("utf-16-le")) // 2 > 4096:
+            return _tg_error(400, "Bad Request: message is too long")
         self.calls.append(Call(method, params))
         return JSONResponse({"ok": True, "result": self._result(method, params)})
 
@@ -224,6 +226,8 @@ class FakeWeChat(ThreadedServer):
                 return Response("late", status_code=504)
             return JSONResponse({"errcode": int(failure), "errmsg": f"injected {failure}"})
         body = json.loads(await request.body())
+        if kind == "custom" and len(str(body.get("text", {}).get("content", "")).encode()) > 2048:
+            return JSONResponse({"errcode": 45002, "errmsg": "content size out of limit"})
         self.calls.append(Call(kind, body))
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
         if kind == "template":
