@@ -82,7 +82,7 @@ def serve(
             uvicorn.run("api.production:serve_app", factory=True, workers=processes, host=host, port=port,
                         log_config=None, ws="websockets-sansio")
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
+    uvicorn.run(create_app(settings, own_process=True), host=host, port=port, log_config=None, ws="websockets-sansio")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import metrics
 from api.config import Settings
+from api.heap import freeze_long_lived
 from api.jobs import timer_jobs
 from api.limits import InboundLimits
 from api.live import LiveHub
@@ -43,8 +44,12 @@ from handoff.units import read_departments, read_units, seed_units
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, nlu: Analyzer | None = None) -> FastAPI:
-    """Build the app. `nlu` replaces the trained NLU (tests pass a small one)."""
+def create_app(
+    settings: Settings | None = None, *, nlu: Analyzer | None = None, own_process: bool = False
+) -> FastAPI:
+    """Build the app. `nlu` replaces the trained NLU (tests pass a small one). `own_process`: the
+    app is the process's only one (`hotline serve`), so what start-up built is frozen out of the
+    cycle collector (`api.heap`)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -57,6 +62,9 @@ def create_app(settings: Settings | None = None, *, nlu: Analyzer | None = None)
         await services.__aenter__()
         if runtime.telegram is not None:
             await runtime.telegram.start()
+        if own_process:
+            freeze_long_lived()
+            runtime.heap_frozen = True
         tasks: list[asyncio.Task[None]] = []
         if settings.run_workers:
             tasks.append(asyncio.create_task(runtime.worker.run(), name="delivery"))

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from api.config import Settings
 from api.fanout import RedisFanout, running
+from api.heap import swap_long_lived
 from api.limits import InboundLimits
 from api.runtime import Runtime
 
@@ -73,7 +74,10 @@ async def reload_nlu(runtime: Runtime, model_dir: str | None) -> None:
     model = await anyio.to_thread.run_sync(
         lambda: nlu_package.load(path, jurisdiction=runtime.settings.jurisdiction)
     )
-    runtime.swap_nlu(model)
+    if runtime.heap_frozen:  # the old model must not stay frozen: collected once, then the rest refrozen
+        swap_long_lived(lambda: runtime.swap_nlu(model))
+    else:
+        runtime.swap_nlu(model)
     log.info("NLU model reloaded from %s", path or "the shipped model")
 
 
@@ -84,4 +88,4 @@ def serve_app() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, own_process=True)

@@ -39,6 +39,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     limits: InboundLimits = field(default_factory=lambda: InboundLimits(per_citizen=0, per_ip=0))
     redis: Redis | None = None  # production mode (`api.production`)
+    heap_frozen: bool = False  # start-up's objects are out of the cycle collector's way (`api.heap`)
     # Webhooks' messages that queue while a batch is written go in the next (group commit).
     batcher: GroupCommit[Submission, InboundResult] = field(init=False)
 
