@@ -62,6 +62,7 @@ class QueueItemOut(BaseModel):
 class QueueOut(BaseModel):
     waiting: int  # citizens waiting for nobody yet
     longest_wait_seconds: int
+    total: int  # in the queue in all; `items` holds the first of them
     items: list[QueueItemOut]
 
 

@@ -7,10 +7,10 @@ changes the row and wins; the other gets ConflictError.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -53,24 +53,39 @@ def serves(operator: Operator, lane: str) -> bool:
     return operator.role != Role.OPERATOR or lane in operator.lanes.split(",")
 
 
+QUEUE_PAGE = 200  # items a listing shows; after a burst thousands wait, and the counts say so
+
+
+@dataclass(frozen=True)
+class QueueView:
+    items: list[QueueItem]  # the first of the queue, urgent first, then oldest
+    total: int  # items in the queue in all
+    waiting: int  # of them, held by nobody yet
+    longest_wait_seconds: int
+
+
 def list_queue(
-    session: Session, *, now: datetime, include_held: bool = True, operator: Operator | None = None
-) -> list[QueueItem]:
-    """The queue, for `operator`'s lanes when given."""
+    session: Session, *, now: datetime, include_held: bool = True, operator: Operator | None = None,
+    limit: int = QUEUE_PAGE,
+) -> QueueView:
+    """The queue, for `operator`'s lanes when given: a few queries however long it is."""
     items: list[QueueItem] = []
     chats_with_tickets: set[uuid.UUID] = set()
     states = [ConversationState.QUEUED] + ([ConversationState.OPERATOR] if include_held else [])
-    conversations = session.scalars(select(Conversation).where(Conversation.state.in_(states))).all()
+    conversations = session.execute(
+        select(Conversation, ChannelIdentity.display_name)
+        .outerjoin(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+        .where(Conversation.state.in_(states))
+    ).all()
     tickets = session.scalars(select(Ticket).where(Ticket.status.in_(CENTER_STATUSES))).all()
     open_ticket_of: dict[uuid.UUID, Ticket] = {}
     for ticket in sorted(tickets, key=lambda t: t.accepted_at):
         if ticket.conversation_id is not None:
             open_ticket_of.setdefault(ticket.conversation_id, ticket)
-    for conversation in conversations:
+    for conversation, citizen_name in conversations:
         open_one = open_ticket_of.get(conversation.id)
         if open_one is not None:
             chats_with_tickets.add(conversation.id)
-        identity = session.get(ChannelIdentity, conversation.identity_id)
         items.append(
             QueueItem(
                 kind="chat",
@@ -79,8 +94,8 @@ def list_queue(
                 ticket_number=open_one.number if open_one else None,
                 ticket_status=open_one.status if open_one else None,
                 channel=conversation.channel,
-                citizen_name=identity.display_name if identity else None,
-                preview=_last_citizen_words(session, conversation.id),
+                citizen_name=citizen_name,
+                preview="",  # read below, for the chats shown only
                 urgent=bool(open_one and open_one.urgent),
                 waiting_since=conversation.handed_off_at or conversation.updated_at,
                 operator_id=conversation.operator_id,
@@ -109,7 +124,15 @@ def list_queue(
     if operator is not None:
         items = [item for item in items if serves(operator, item.lane)]
     items.sort(key=lambda i: (not i.urgent, i.waiting_since))
-    return items
+    waiting = [i for i in items if i.operator_id is None]
+    shown = items[: max(limit, 1)]
+    words = _last_citizen_words(session, [i.conversation_id for i in shown if i.kind == "chat" and i.conversation_id])
+    return QueueView(
+        items=[replace(i, preview=words.get(i.conversation_id, "")) if i.kind == "chat" else i for i in shown],
+        total=len(items),
+        waiting=len(waiting),
+        longest_wait_seconds=max((i.waiting_seconds(now) for i in waiting), default=0),
+    )
 
 
 def claim_conversation(session: Session, *, conversation_id: uuid.UUID, operator: Operator, now: datetime) -> Conversation:
@@ -217,11 +240,20 @@ def _require_center(operator: Operator) -> None:
         raise PermissionDeniedError("只有话务员可以接入会话")
 
 
-def _last_citizen_words(session: Session, conversation_id: uuid.UUID) -> str:
-    text = session.scalar(
-        select(Message.text)
-        .where(Message.conversation_id == conversation_id, Message.direction == "in", Message.text != "")
-        .order_by(Message.created_at.desc())
-        .limit(1)
+def _last_citizen_words(session: Session, conversation_ids: list[uuid.UUID]) -> dict[uuid.UUID | None, str]:
+    """What each citizen said last (with words), in one query."""
+    if not conversation_ids:
+        return {}
+    latest = (
+        select(
+            Message.conversation_id,
+            Message.text,
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.created_at.desc())
+            .label("recency"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction == "in", Message.text != "")
+        .subquery()
     )
-    return (text or "")[:80]
+    rows = session.execute(select(latest.c.conversation_id, latest.c.text).where(latest.c.recency == 1))
+    return {conversation_id: text[:80] for conversation_id, text in rows}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from api.deps import OperatorDep, RuntimeDep
@@ -14,23 +15,26 @@ from handoff.access import CENTER_ROLES, require_role
 from handoff.errors import NotFoundError
 from handoff.live_chat import canned_replies, conversation_messages, end_chat, operator_reply
 from handoff.models import Conversation, Ticket
-from handoff.queue import claim_conversation, list_queue, release_conversation, transfer_conversation
+from handoff.queue import QUEUE_PAGE, claim_conversation, list_queue, release_conversation, transfer_conversation
 
 router = APIRouter(prefix="/api", tags=["queue and live chat"])
 
 
 @router.get("/queue")
-def queue(runtime: RuntimeDep, operator: OperatorDep) -> QueueOut:
-    """Handed-off chats and tickets waiting for the center: urgent first, then oldest."""
+def queue(
+    runtime: RuntimeDep, operator: OperatorDep, limit: Annotated[int, Query(ge=1, le=1000)] = QUEUE_PAGE
+) -> QueueOut:
+    """Handed-off chats and tickets waiting for the center: urgent first, then oldest; the first
+    `limit` of them, with the counts of all."""
     require_role(operator, CENTER_ROLES)
     now = datetime.now(UTC)
     with runtime.new_uow() as uow:
-        items = list_queue(uow.session, now=now, operator=operator)
-    waiting = [i for i in items if i.operator_id is None]
+        view = list_queue(uow.session, now=now, operator=operator, limit=limit)
     return QueueOut(
-        waiting=len(waiting),
-        longest_wait_seconds=max((i.waiting_seconds(now) for i in waiting), default=0),
-        items=[QueueItemOut.of(i, now) for i in items],
+        waiting=view.waiting,
+        longest_wait_seconds=view.longest_wait_seconds,
+        total=view.total,
+        items=[QueueItemOut.of(i, now) for i in view.items],
     )
 
 

@@ -134,19 +134,25 @@
     });
   }
 
-  let refreshTimer = null;
+  // The lists refresh 150 ms after a change, then at most once a second while changes keep coming:
+  // in a burst they never stop, and waiting for a quiet moment would freeze the queue.
+  let refreshTimer = null, lastRefresh = 0, ticketChanged = false;
   function onChanges(changes) {
     const selected = state.selected;
     for (const change of changes) {
       if (change.kind === "message" && selected && change.conversation_id === selected.conversation_id) appendMessage(change.data);
     }
-    clearTimeout(refreshTimer);
+    if (selected && changes.some((c) => c.ticket_id && c.ticket_id === selected.ticket_id)) ticketChanged = true;
+    if (refreshTimer) return;
     refreshTimer = setTimeout(() => {
+      refreshTimer = null;
+      lastRefresh = Date.now();
       if (state.tab === "queue") loadQueue();
       if (state.tab === "unit") loadUnit();
       if (state.tab === "supervision") loadSupervision();
-      if (selected && changes.some((c) => c.ticket_id && c.ticket_id === selected.ticket_id)) loadTicket(selected.ticket_id);
-    }, 150);
+      if (ticketChanged && state.selected && state.selected.ticket_id) loadTicket(state.selected.ticket_id);
+      ticketChanged = false;
+    }, Math.max(150, 1000 - (Date.now() - lastRefresh)));
   }
 
   // -- queue and chat -----------------------------------------------------------------------------
@@ -169,7 +175,8 @@
     $("queue-title").textContent = `队列：${queue.waiting} 位等待，最长 ${wait(queue.longest_wait_seconds)}`;
     const list = $("queue-list");
     if (!queue.items.length) { list.replaceChildren(h("p", { class: "empty" }, "暂无等待的市民")); return; }
-    list.replaceChildren(...queue.items.map((item) => {
+    const more = queue.total > queue.items.length ? h("p", { class: "hint" }, `显示最先的 ${queue.items.length} 项，共 ${queue.total} 项`) : null;
+    const rows = queue.items.map((item) => {
       const mine = item.operator_id === state.me.id;
       const key = item.conversation_id || item.ticket_id;
       const selected = state.selected && (state.selected.conversation_id || state.selected.ticket_id) === key;
@@ -183,7 +190,8 @@
           h("span", {}, `等待 ${wait(item.waiting_seconds)}`)),
         h("div", {}, item.citizen_name || "市民", item.ticket_number ? ` · ${item.ticket_number}` : ""),
         h("div", { class: "preview" }, item.preview));
-    }));
+    });
+    list.replaceChildren(...rows, ...(more ? [more] : []));
   }
 
   async function select(item) {

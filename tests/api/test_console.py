@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from api.config import Settings
 from api.main import create_app
 from handoff.accounts import create_operator, hash_password
 from handoff.errors import ConflictError
-from handoff.intake import handle_inbound
+from handoff.intake import Submission, handle_batch, handle_inbound
 from handoff.messages import InboundMessage
 from handoff.models import Conversation, ConversationState, NluFeedback, Operator, OutboxEntry, Role, Ticket, TicketAssignment, Unit
 from handoff.queue import claim_conversation
@@ -170,6 +170,31 @@ def test_the_queue_puts_urgent_first_then_oldest_and_counts_the_waiting(app_clie
     assert [i["urgent"] for i in queue["items"]] == [True, False, False]
     assert queue["items"][1]["preview"] == DEMO  # older than b's
     assert queue["longest_wait_seconds"] >= 0
+
+
+def test_after_a_burst_the_queue_shows_the_first_and_counts_all_in_a_few_queries(app_client: TestClient) -> None:
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    submissions = [
+        Submission(InboundMessage(channel="web", channel_user_id=f"burst-{n}", chat_id=f"chat-burst-{n}",
+                                  platform_msg_id=f"burst{n}", received_at=datetime.now(UTC), text=f"{DEMO}，第{n}位"))
+        for n in range(240)
+    ]
+    handle_batch(runtime.new_uow, nlu=runtime.nlu, submissions=submissions)  # 240 citizens wait
+    console = Console(app_client, "op1")
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        queue = console.get("/api/queue?limit=50").json()
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert (queue["total"], queue["waiting"], len(queue["items"])) == (240, 240, 50)
+    assert [i["preview"] for i in queue["items"][:2]] == [f"{DEMO}，第0位", f"{DEMO}，第1位"]  # oldest first
+    assert len(statements) <= 8  # the session, the queue, the tickets, the previews: not one per citizen
+    assert len(console.get("/api/queue").json()["items"]) == 200  # the default page
 
 
 def test_two_operators_claiming_at_once_exactly_one_wins(app_client: TestClient) -> None:
