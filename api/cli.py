@@ -80,9 +80,10 @@ def serve(
 
         with shared_between_processes():
             uvicorn.run("api.production:serve_app", factory=True, workers=processes, host=host, port=port,
-                        log_config=None, ws="websockets-sansio")
+                        log_config=None, ws="websockets-sansio", timeout_keep_alive=settings.keep_alive_seconds)
         return
-    uvicorn.run(create_app(settings, own_process=True), host=host, port=port, log_config=None, ws="websockets-sansio")
+    uvicorn.run(create_app(settings, own_process=True), host=host, port=port, log_config=None, ws="websockets-sansio",
+                timeout_keep_alive=settings.keep_alive_seconds)
 
 
 @app.command()

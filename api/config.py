@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Longer than a load balancer's idle timeout (60 s on the common ones), so that the balancer, not
+    # us, closes an idle connection: else it may send a request down one we are closing.
+    keep_alive_seconds: int = 75
     timezone: str = "Asia/Shanghai"
     jurisdiction: str = "110000"
     max_message_chars: int = 2000
