@@ -38,6 +38,11 @@ class DeliveryPolicy:
     backoff_base: float = 1.0
     backoff_cap: float = 600.0
     poll_interval: float = 1.0
+    # After a pass that sent something, the next starts no sooner than this: under load a pass then
+    # carries what arrived meanwhile, and its claim and its record cost what they cost one entry
+    # (at 100 sends a second, 30 passes of 3 entries had cost 4 ms of CPU a send). A first message
+    # after a quiet moment goes at once.
+    busy_pass_interval: float = 0.1
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_base * 2.0 ** max(attempts - 1, 0), self.backoff_cap))
@@ -84,12 +89,16 @@ class DeliveryWorker:
             loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
+            sent = 0
             try:
-                await self.deliver_due()
+                sent = await self.deliver_due()
             except Exception:  # a dead database must not kill the worker: log and try again
                 log.exception("delivery pass failed")
+            if sent:
+                await asyncio.sleep(self._policy.busy_pass_interval - (loop.time() - started))
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._policy.poll_interval)
             except TimeoutError:

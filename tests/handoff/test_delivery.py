@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -115,3 +116,29 @@ async def test_an_entry_left_sending_by_a_dead_worker_is_sent_after_its_lease(uo
     clock.now += timedelta(seconds=61)
     assert await alive.deliver_due() == 1
     assert len(channel.sent) == 1
+
+
+class CountingWorker(DeliveryWorker):
+    claims = 0
+
+    def _claim(self):  # type: ignore[no-untyped-def]
+        self.claims += 1
+        return super()._claim()
+
+
+async def test_under_a_stream_of_replies_each_pass_carries_many(uow_factory) -> None:
+    channel = RecordingChannel()
+    worker = CountingWorker(uow_factory, {"web": channel}, DeliveryPolicy(busy_pass_interval=0.2))
+    running = asyncio.create_task(worker.run())
+    nlu = FakeNlu()
+    try:
+        for n in range(30):  # a reply every 20 ms for 0.6 s, each waking the worker
+            handle_inbound(uow_factory(), nlu=nlu, msg=inbound("你好", user=f"stream-{n}"))
+            worker.wake()
+            await asyncio.sleep(0.02)
+        while pending_count(uow_factory()):
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+    assert sorted(d.chat_id for d in channel.sent) == sorted(f"chat-stream-{n}" for n in range(30))
+    assert worker.claims <= 8  # one pass a fifth of a second, not one a reply
