@@ -57,7 +57,8 @@ def _cut(text: str, most: int, size: Callable[[str], int]) -> list[str]:
         window = text[:fits]
         # The latest break of the most preferred kind that keeps the part at least half full.
         cut = next((end for brk in _BREAKS if (end := window.rfind(brk) + len(brk)) > fits // 2), fits)
-        parts.append(text[:cut].rstrip())
+        if part := text[:cut].rstrip():  # a run of blank lines makes no message of its own
+            parts.append(part)
         text = text[cut:].lstrip()
     return [*parts, text]
 
