@@ -36,6 +36,10 @@ class FakePlatformsProcess:
         self._process = multiprocessing.get_context("spawn").Process(target=_serve, args=(child,), daemon=True)
         self.telegram_url = self.wechat_url = ""
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def start(self) -> FakePlatformsProcess:
         self._process.start()
         if not self._pipe.poll(60):

@@ -7,7 +7,9 @@ fake Telegram and WeChat APIs, `hotline serve --processes N` and one `hotline wo
 simulated citizens post Telegram updates and WeChat callbacks (half each) at a fixed offered rate.
 Reported: sustained messages a second; webhook → reply committed to the outbox (the webhook's
 response time: it answers after the commit); webhook → reply received by the fake Telegram; and the
-same load against a bare FastAPI endpoint on the same machine for comparison. Then the audit.
+same load against a bare FastAPI endpoint on the same machine for comparison; the CPU a message
+cost each part (web processes, delivery worker, PostgreSQL, Redis, the generator, the fake
+platforms: `bench/cpu.py`). Then the audit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tempfile import mkdtemp
 from api.main import seed_reference_data
 from bench.citizens import Platform, Posted, audit, percentile, wait_delivered
 from bench.cluster import HOTLINE, Cluster, Process, free_port
+from bench.cpu import CpuMeter, Parts, line
 from bench.scratch import scratch_database
 from handoff import schema
 from handoff.store import UnitOfWork, make_engine, make_session_factory
@@ -73,6 +76,19 @@ async def offer(platform: Platform, count: int, rate: float, first: int, deadlin
     return Run(kind, posted, (max(ends) - started) if ends else 0.0)
 
 
+def parts(web: Process, worker: Process, platforms: FakePlatformsProcess) -> Parts:
+    """Where the CPU goes: each Hotline process group is a session of its own (`Process`)."""
+    generator = os.getpid()
+    return {
+        "web": lambda p: web.popen is not None and p.session == web.popen.pid,
+        "delivery": lambda p: worker.popen is not None and p.session == worker.popen.pid,
+        "PostgreSQL": lambda p: p.command == "postgres",
+        "Redis": lambda p: p.command.startswith("redis-server"),
+        "generator": lambda p: p.pid == generator,
+        "fake platforms": lambda p: p.pid == platforms.pid,
+    }
+
+
 def bare_app_process(log_dir: Path) -> Process:
     port = free_port()
     python = str(Path(HOTLINE).with_name("python"))
@@ -116,8 +132,12 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
 
         platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
         await offer(platform, 100, 100, 9_000_000, time.monotonic() + 10, "warm-up")
+        meter = CpuMeter(parts(web, worker, platforms))
+        meter.start()
         deadline = time.monotonic() + args.seconds
         hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
+        await wait_delivered(engine, timeout=120)  # the replies' sends belong to the messages' cost
+        costs = meter.per_message(len(hotline.accepted))
         await platform.aclose()
         bare_platform = Platform([bare.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
         bare_run = await offer(bare_platform, args.messages, args.rate, 0, time.monotonic() + args.seconds, "bare")
@@ -139,6 +159,7 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
               f"          p50 {percentile(delivered, 50):6.1f}  p95 {percentile(delivered, 95):6.1f}  "
               f"p99 {percentile(delivered, 99):6.1f} ms")
         print(bare_run.line().replace("bare", "bare FastAPI endpoint (2 workers)", 1))
+        print(line(costs))
         print(f"audit: {result}")
         refused = Counter(status for p in hotline.posted for status in p.statuses if status != 200)
         print(f"telegram sendMessage calls: {len(sends)}, wechat pushes: {platforms.wechat_pushes()}, "
