@@ -36,6 +36,8 @@ from handoff.messages import Sender
 from handoff.store import UnitOfWork, make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
+# The delivery worker of production, under load, lets a pass gather what arrived meanwhile.
+BUSY_PASS_INTERVAL = 0.1
 
 
 def queue_name(settings: Settings) -> str:
@@ -67,7 +69,7 @@ async def run_delivery(settings: Settings, *, metrics_port: int | None = None) -
     worker = DeliveryWorker(
         lambda: UnitOfWork(factory, on_commit=live.committed),
         senders,
-        policy=DeliveryPolicy(lease=timedelta(seconds=settings.delivery_lease_seconds)),
+        policy=DeliveryPolicy(lease=timedelta(seconds=settings.delivery_lease_seconds), busy_pass_interval=BUSY_PASS_INTERVAL),
         observe=metrics.delivered,
     )
     live.on_outbox(worker.wake)

@@ -7,8 +7,11 @@ changes the row and wins; the other gets ConflictError.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -64,74 +67,97 @@ class QueueView:
     longest_wait_seconds: int
 
 
+class _Entry(NamedTuple):
+    """An item of the queue before it is shown: what sorts, counts and filters it, and how to make it."""
+
+    later: bool  # not urgent
+    since: datetime
+    operator_id: uuid.UUID | None
+    lane: str
+    make: Callable[[], QueueItem]
+
+
 def list_queue(
     session: Session, *, now: datetime, include_held: bool = True, operator: Operator | None = None,
     limit: int = QUEUE_PAGE,
 ) -> QueueView:
-    """The queue, for `operator`'s lanes when given: a few queries however long it is."""
-    items: list[QueueItem] = []
-    chats_with_tickets: set[uuid.UUID] = set()
+    """The queue, for `operator`'s lanes when given: a few queries however long it is, reading only
+    the columns used, and items made for the first `limit` only (after a burst thousands wait, and
+    every console asks once a second)."""
     states = [ConversationState.QUEUED] + ([ConversationState.OPERATOR] if include_held else [])
     conversations = session.execute(
-        select(Conversation, ChannelIdentity.display_name)
+        select(Conversation.id, Conversation.channel, Conversation.handed_off_at, Conversation.updated_at,
+               Conversation.operator_id, Conversation.lane, ChannelIdentity.display_name)
         .outerjoin(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
         .where(Conversation.state.in_(states))
     ).all()
-    tickets = session.scalars(select(Ticket).where(Ticket.status.in_(CENTER_STATUSES))).all()
-    open_ticket_of: dict[uuid.UUID, Ticket] = {}
-    for ticket in sorted(tickets, key=lambda t: t.accepted_at):
+    tickets = session.execute(
+        select(Ticket.id, Ticket.number, Ticket.status, Ticket.conversation_id, Ticket.channel, Ticket.contact_name,
+               func.substr(Ticket.description, 1, 80).label("preview"), Ticket.urgent, Ticket.accepted_at,
+               Ticket.returned_at, Ticket.reopened_at, Ticket.operator_id, Ticket.lane)
+        .where(Ticket.status.in_(CENTER_STATUSES))
+        .order_by(Ticket.accepted_at)
+    ).all()
+    open_ticket_of: dict[uuid.UUID, Any] = {}
+    for ticket in tickets:
         if ticket.conversation_id is not None:
             open_ticket_of.setdefault(ticket.conversation_id, ticket)
-    for conversation, citizen_name in conversations:
-        open_one = open_ticket_of.get(conversation.id)
-        if open_one is not None:
-            chats_with_tickets.add(conversation.id)
-        items.append(
-            QueueItem(
-                kind="chat",
-                conversation_id=conversation.id,
-                ticket_id=open_one.id if open_one else None,
-                ticket_number=open_one.number if open_one else None,
-                ticket_status=open_one.status if open_one else None,
-                channel=conversation.channel,
-                citizen_name=citizen_name,
-                preview="",  # read below, for the chats shown only
-                urgent=bool(open_one and open_one.urgent),
-                waiting_since=conversation.handed_off_at or conversation.updated_at,
-                operator_id=conversation.operator_id,
-                lane=conversation.lane,
-            )
-        )
+    entries: list[_Entry] = []
+    for chat in conversations:
+        open_one = open_ticket_of.get(chat.id)
+        entries.append(_Entry(not (open_one is not None and open_one.urgent), chat.handed_off_at or chat.updated_at,
+                              chat.operator_id, chat.lane, partial(_chat_item, chat, open_one)))
+    listed = {chat.id for chat in conversations}
     for ticket in tickets:
-        if ticket.conversation_id in chats_with_tickets:
-            continue
-        items.append(
-            QueueItem(
-                kind="ticket",
-                conversation_id=ticket.conversation_id,
-                ticket_id=ticket.id,
-                ticket_number=ticket.number,
-                ticket_status=ticket.status,
-                channel=ticket.channel,
-                citizen_name=ticket.contact_name,
-                preview=ticket.description[:80],
-                urgent=ticket.urgent,
-                waiting_since=ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
-                operator_id=ticket.operator_id,
-                lane=ticket.lane,
-            )
-        )
+        if ticket.conversation_id in listed:
+            continue  # shown with its chat
+        entries.append(_Entry(not ticket.urgent, ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
+                              ticket.operator_id, ticket.lane, partial(_ticket_item, ticket)))
     if operator is not None:
-        items = [item for item in items if serves(operator, item.lane)]
-    items.sort(key=lambda i: (not i.urgent, i.waiting_since))
-    waiting = [i for i in items if i.operator_id is None]
-    shown = items[: max(limit, 1)]
+        entries = [entry for entry in entries if serves(operator, entry.lane)]
+    entries.sort(key=lambda entry: (entry.later, entry.since))
+    waiting = [entry.since for entry in entries if entry.operator_id is None]
+    shown = [entry.make() for entry in entries[: max(limit, 1)]]
     words = _last_citizen_words(session, [i.conversation_id for i in shown if i.kind == "chat" and i.conversation_id])
     return QueueView(
         items=[replace(i, preview=words.get(i.conversation_id, "")) if i.kind == "chat" else i for i in shown],
-        total=len(items),
+        total=len(entries),
         waiting=len(waiting),
-        longest_wait_seconds=max((i.waiting_seconds(now) for i in waiting), default=0),
+        longest_wait_seconds=max((max(0, int((now - since).total_seconds())) for since in waiting), default=0),
+    )
+
+
+def _chat_item(chat: Any, open_one: Any) -> QueueItem:  # rows of `list_queue`'s two queries
+    return QueueItem(
+        kind="chat",
+        conversation_id=chat.id,
+        ticket_id=open_one.id if open_one else None,
+        ticket_number=open_one.number if open_one else None,
+        ticket_status=open_one.status if open_one else None,
+        channel=chat.channel,
+        citizen_name=chat.display_name,
+        preview="",  # the citizen's last words, read for the chats shown only
+        urgent=bool(open_one and open_one.urgent),
+        waiting_since=chat.handed_off_at or chat.updated_at,
+        operator_id=chat.operator_id,
+        lane=chat.lane,
+    )
+
+
+def _ticket_item(ticket: Any) -> QueueItem:
+    return QueueItem(
+        kind="ticket",
+        conversation_id=ticket.conversation_id,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        ticket_status=ticket.status,
+        channel=ticket.channel,
+        citizen_name=ticket.contact_name,
+        preview=ticket.preview or "",
+        urgent=ticket.urgent,
+        waiting_since=ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
+        operator_id=ticket.operator_id,
+        lane=ticket.lane,
     )
 
 

@@ -134,25 +134,28 @@
     });
   }
 
-  // The lists refresh 150 ms after a change, then at most once a second while changes keep coming:
-  // in a burst they never stop, and waiting for a quiet moment would freeze the queue.
-  let refreshTimer = null, lastRefresh = 0, ticketChanged = false;
+  // The lists refresh 150 ms after the last change, but no later than a second after the first one
+  // waiting: in a burst changes never stop, and waiting for a quiet moment would freeze the queue.
+  let refreshTimer = null, firstWaiting = 0, ticketChanged = false;
   function onChanges(changes) {
     const selected = state.selected;
     for (const change of changes) {
       if (change.kind === "message" && selected && change.conversation_id === selected.conversation_id) appendMessage(change.data);
     }
     if (selected && changes.some((c) => c.ticket_id && c.ticket_id === selected.ticket_id)) ticketChanged = true;
-    if (refreshTimer) return;
-    refreshTimer = setTimeout(() => {
-      refreshTimer = null;
-      lastRefresh = Date.now();
-      if (state.tab === "queue") loadQueue();
-      if (state.tab === "unit") loadUnit();
-      if (state.tab === "supervision") loadSupervision();
-      if (ticketChanged && state.selected && state.selected.ticket_id) loadTicket(state.selected.ticket_id);
-      ticketChanged = false;
-    }, Math.max(150, 1000 - (Date.now() - lastRefresh)));
+    const now = Date.now();
+    if (refreshTimer === null) firstWaiting = now;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshLists, Math.max(0, Math.min(150, firstWaiting + 1000 - now)));
+  }
+
+  function refreshLists() {
+    refreshTimer = null;
+    if (state.tab === "queue") loadQueue();
+    if (state.tab === "unit") loadUnit();
+    if (state.tab === "supervision") loadSupervision();
+    if (ticketChanged && state.selected && state.selected.ticket_id) loadTicket(state.selected.ticket_id);
+    ticketChanged = false;
   }
 
   // -- queue and chat -----------------------------------------------------------------------------
