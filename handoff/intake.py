@@ -285,8 +285,6 @@ class _Turn:
         if self.msg.event != "unsubscribe":
             self._respond()
         self.conversation.updated_at = self.now
-        # Cut to the platform's size first, so the replies answered match the entries one to one.
-        self.replies = [part for reply in self.replies for part in outbox.fit_to_channel(reply, self.msg.channel)]
         entries = [
             entry
             for reply in self.replies
@@ -299,6 +297,8 @@ class _Turn:
                 in_reply_to=self.inbound.id,
             )
         ]
+        # A reply too long for the platform went as parts: what is answered is what was queued.
+        self.replies = [outbox.reply_from_payload(entry.payload) for entry in entries]
         passive = None
         if self.answer_in_response:
             passive = answer_in_response(entries, self.replies, now=self.now)

@@ -105,14 +105,16 @@ def list_queue(
     entries: list[_Entry] = []
     for chat in conversations:
         open_one = open_ticket_of.get(chat.id)
-        entries.append(_Entry(not (open_one is not None and open_one.urgent), chat.handed_off_at or chat.updated_at,
-                              chat.operator_id, chat.lane, partial(_chat_item, chat, open_one)))
+        urgent, since = bool(open_one and open_one.urgent), chat.handed_off_at or chat.updated_at
+        entries.append(_Entry(not urgent, since, chat.operator_id, chat.lane,
+                              partial(_chat_item, chat, open_one, urgent=urgent, since=since)))
     listed = {chat.id for chat in conversations}
     for ticket in tickets:
         if ticket.conversation_id in listed:
             continue  # shown with its chat
-        entries.append(_Entry(not ticket.urgent, ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
-                              ticket.operator_id, ticket.lane, partial(_ticket_item, ticket)))
+        since = ticket.returned_at or ticket.reopened_at or ticket.accepted_at
+        entries.append(_Entry(not ticket.urgent, since, ticket.operator_id, ticket.lane,
+                              partial(_ticket_item, ticket, since=since)))
     if operator is not None:
         entries = [entry for entry in entries if serves(operator, entry.lane)]
     entries.sort(key=lambda entry: (entry.later, entry.since))
@@ -127,7 +129,7 @@ def list_queue(
     )
 
 
-def _chat_item(chat: Any, open_one: Any) -> QueueItem:  # rows of `list_queue`'s two queries
+def _chat_item(chat: Any, open_one: Any, *, urgent: bool, since: datetime) -> QueueItem:  # rows of `list_queue`'s queries
     return QueueItem(
         kind="chat",
         conversation_id=chat.id,
@@ -137,14 +139,14 @@ def _chat_item(chat: Any, open_one: Any) -> QueueItem:  # rows of `list_queue`'s
         channel=chat.channel,
         citizen_name=chat.display_name,
         preview="",  # the citizen's last words, read for the chats shown only
-        urgent=bool(open_one and open_one.urgent),
-        waiting_since=chat.handed_off_at or chat.updated_at,
+        urgent=urgent,
+        waiting_since=since,
         operator_id=chat.operator_id,
         lane=chat.lane,
     )
 
 
-def _ticket_item(ticket: Any) -> QueueItem:
+def _ticket_item(ticket: Any, *, since: datetime) -> QueueItem:
     return QueueItem(
         kind="ticket",
         conversation_id=ticket.conversation_id,
@@ -155,7 +157,7 @@ def _ticket_item(ticket: Any) -> QueueItem:
         citizen_name=ticket.contact_name,
         preview=ticket.preview or "",
         urgent=ticket.urgent,
-        waiting_since=ticket.returned_at or ticket.reopened_at or ticket.accepted_at,
+        waiting_since=since,
         operator_id=ticket.operator_id,
         lane=ticket.lane,
     )

@@ -6,46 +6,24 @@ is tested in tests/handoff/test_reply_parts.py.)"""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from api.config import Settings
 from handoff.live_chat import operator_reply
 from handoff.models import Conversation, Operator, OutboxEntry, OutboxStatus, Role
 from handoff.queue import claim_conversation
-from tests.bots.platforms import (
-    TELEGRAM_TOKEN,
-    WECHAT_APP_ID,
-    WECHAT_SECRET,
-    FakeTelegram,
-    FakeWeChat,
-    wechat_fixture,
-)
+from tests.api.conftest import WECHAT_TOKEN
+from tests.bots.platforms import FakeWeChat, wechat_fixture
 from tests.conftest import LiveServer
 from tests.waiting import eventually
 
-WECHAT_TOKEN = "hotline-callback-token"
 # 1,900 characters, as an operator may write (the console takes 2,000): 5,700 bytes of UTF-8.
 ANSWER = "\n".join(
     f"{n}. 关于您反映的阜通东大街{n}号楼垃圾问题，街道环卫所已于今日上午清运完毕，并安排专人每日巡查，"
     f"如再有堆放请随时告知。" for n in range(1, 31)
 )
-
-
-@pytest.fixture
-def server(db_url: str, tmp_path: Path, real_nlu: object, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat) -> Iterator[LiveServer]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=db_url, data_dir=tmp_path, auto_migrate=False,
-        telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret="hook", telegram_api_url=fake_telegram.url,
-        wechat_app_id=WECHAT_APP_ID, wechat_app_secret=WECHAT_SECRET, wechat_token=WECHAT_TOKEN, wechat_api_url=fake_wechat.url,
-    )
-    with LiveServer(settings, real_nlu) as live:
-        yield live
 
 
 def operator_answers(server: LiveServer, channel: str, text: str) -> None:
@@ -66,13 +44,13 @@ def operator_entries(server: LiveServer) -> list[OutboxEntry]:
         return list(uow.session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "operator")))
 
 
-def test_wechat_gets_a_long_answer_in_parts_of_2048_bytes(server: LiveServer, fake_wechat: FakeWeChat) -> None:
+def test_wechat_gets_a_long_answer_in_parts_of_2048_bytes(channels_server: LiveServer, fake_wechat: FakeWeChat) -> None:
     stamp, nonce = "1763866800", "n0nce"
     signature = hashlib.sha1("".join(sorted([WECHAT_TOKEN, stamp, nonce])).encode()).hexdigest()
-    response = httpx.post(f"{server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
+    response = httpx.post(f"{channels_server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
                           content=wechat_fixture("text").encode())
     assert response.status_code == 200
-    operator_answers(server, "wechat", ANSWER)
+    operator_answers(channels_server, "wechat", ANSWER)
 
     def delivered() -> list[str]:
         texts = [c.params["text"]["content"] for c in fake_wechat.custom_messages()]
@@ -81,5 +59,5 @@ def test_wechat_gets_a_long_answer_in_parts_of_2048_bytes(server: LiveServer, fa
     parts = eventually(delivered)
     assert all(len(part.encode()) <= 2048 for part in parts)
     assert "\n".join(parts) == ANSWER
-    assert {e.status for e in operator_entries(server)} == {OutboxStatus.SENT}
+    assert {e.status for e in operator_entries(channels_server)} == {OutboxStatus.SENT}
 

@@ -6,26 +6,21 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import websockets.sync.client as ws_client
 import xmltodict
 from sqlalchemy import select
 
-from api.config import Settings
 from bots.telegram import SECRET_HEADER
 from handoff.dispatch import dispatch_ticket, report_result, sign
 from handoff.models import Operator, Role, Survey, SurveyStatus, Ticket, TicketStatus, Unit
 from handoff.surveys import SurveyPolicy, ask_due_surveys
+from tests.api.conftest import WECHAT_TOKEN
 from tests.bots.platforms import (
-    TELEGRAM_TOKEN,
-    WECHAT_APP_ID,
-    WECHAT_SECRET,
     FakeTelegram,
     FakeWeChat,
     telegram_fixture,
@@ -34,22 +29,8 @@ from tests.bots.platforms import (
 from tests.conftest import LiveServer
 from tests.waiting import eventually
 
-WECHAT_TOKEN = "hotline-callback-token"
 DEMO = "朝阳区望京街道阜通东大街6号楼下垃圾堆了三天没人清理"
 _updates = itertools.count(990001)
-
-
-
-
-@pytest.fixture
-def server(db_url: str, tmp_path: Path, real_nlu: object, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat) -> Iterator[LiveServer]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=db_url, data_dir=tmp_path, auto_migrate=False,
-        telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret="hook", telegram_api_url=fake_telegram.url,
-        wechat_app_id=WECHAT_APP_ID, wechat_app_secret=WECHAT_SECRET, wechat_token=WECHAT_TOKEN, wechat_api_url=fake_wechat.url,
-    )
-    with LiveServer(settings, real_nlu) as live:
-        yield live
 
 
 def handle_and_ask(server: LiveServer, channel: str) -> str:
@@ -78,9 +59,9 @@ def survey_of(server: LiveServer, number: str) -> tuple[Survey, Ticket]:
         return survey, ticket
 
 
-def test_telegram_buttons(server: LiveServer, fake_telegram: FakeTelegram) -> None:
+def test_telegram_buttons(channels_server: LiveServer, fake_telegram: FakeTelegram) -> None:
     def post(update: dict[str, Any]) -> None:
-        response = httpx.post(f"{server.url}/telegram/webhook", json=update, headers={SECRET_HEADER: "hook"})
+        response = httpx.post(f"{channels_server.url}/telegram/webhook", json=update, headers={SECRET_HEADER: "hook"})
         assert response.status_code == 200
 
     def press(data: str) -> None:
@@ -91,7 +72,7 @@ def test_telegram_buttons(server: LiveServer, fake_telegram: FakeTelegram) -> No
 
     post(telegram_fixture("text_message", update_id=next(_updates)))
     eventually(lambda: fake_telegram.sent())
-    number = handle_and_ask(server, "telegram")
+    number = handle_and_ask(channels_server, "telegram")
 
     def question_with(button: str) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
@@ -108,23 +89,23 @@ def test_telegram_buttons(server: LiveServer, fake_telegram: FakeTelegram) -> No
     question_with("survey:sat:满意")
     press("survey:sat:满意")
     eventually(lambda: any("感谢您的评价" in c.params["text"] for c in fake_telegram.sent()))
-    survey, ticket = survey_of(server, number)
+    survey, ticket = survey_of(channels_server, number)
     assert (survey.status, survey.resolved, survey.satisfaction, ticket.status) == (
         SurveyStatus.ANSWERED, True, "满意", TicketStatus.SURVEYED)
 
 
-def test_wechat_numbers_and_words(server: LiveServer, fake_wechat: FakeWeChat) -> None:
+def test_wechat_numbers_and_words(channels_server: LiveServer, fake_wechat: FakeWeChat) -> None:
     def say(text: str, msg_id: int) -> str:
         stamp, nonce = str(1763866800 + msg_id % 1000), "n0nce"
         signature = hashlib.sha1("".join(sorted([WECHAT_TOKEN, stamp, nonce])).encode()).hexdigest()
         body = wechat_fixture("text").replace(DEMO, text).replace("24390012345678901", str(msg_id))
-        response = httpx.post(f"{server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
+        response = httpx.post(f"{channels_server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
                               content=body.encode())
         assert response.status_code == 200
         return str(xmltodict.parse(response.text)["xml"]["Content"]) if response.text.startswith("<xml") else ""
 
     say(DEMO, 1001)
-    number = handle_and_ask(server, "wechat")
+    number = handle_and_ask(channels_server, "wechat")
     asked = eventually(lambda: [c for c in fake_wechat.custom_messages() if "解决了吗" in c.params["text"]["content"]])
     assert number in asked[0].params["text"]["content"] and "1. 已解决" in asked[0].params["text"]["content"]
     satisfaction = say("1", 1002)  # 已解决
@@ -133,14 +114,14 @@ def test_wechat_numbers_and_words(server: LiveServer, fake_wechat: FakeWeChat) -
     assert "二次办理" in offer
     done = say("是", 1004)
     assert "已重新转交" in done
-    survey, ticket = survey_of(server, number)
+    survey, ticket = survey_of(channels_server, number)
     # 「垃圾还在」 takes back the earlier 「1」(已解决): the citizen's latest word counts.
     assert (survey.resolved, survey.satisfaction, survey.comment, survey.reopened) == (False, "不满意", "垃圾还在", True)
     assert ticket.status == TicketStatus.DISPATCHED  # 二次办理: back with the unit
 
 
-def test_web_chat_buttons_and_words(server: LiveServer) -> None:
-    with ws_client.connect(server.ws_url) as socket:
+def test_web_chat_buttons_and_words(channels_server: LiveServer) -> None:
+    with ws_client.connect(channels_server.ws_url) as socket:
         socket.send(json.dumps({"type": "hello"}))
         assert json.loads(socket.recv(timeout=10))["type"] == "welcome"
         socket.send(json.dumps({"type": "message", "id": "m1", "text": DEMO}))
@@ -152,7 +133,7 @@ def test_web_chat_buttons_and_words(server: LiveServer) -> None:
                     return frame
 
         frames_until(lambda f: f["type"] == "message" and "工单" in f["message"]["text"])
-        number = handle_and_ask(server, "web")
+        number = handle_and_ask(channels_server, "web")
         question = frames_until(lambda f: f["type"] == "message" and f["message"]["kind"] == "survey")["message"]
         assert [b["payload"] for b in question["buttons"]] == ["survey:resolved:yes", "survey:resolved:no"]
         socket.send(json.dumps({"type": "button", "id": "m2", "payload": "survey:resolved:no"}))
@@ -161,5 +142,5 @@ def test_web_chat_buttons_and_words(server: LiveServer) -> None:
         frames_until(lambda f: f["type"] == "message" and "二次办理" in f["message"]["text"])
         socket.send(json.dumps({"type": "message", "id": "m4", "text": "不用了"}))
         frames_until(lambda f: f["type"] == "message" and "感谢您的评价" in f["message"]["text"])
-    survey, ticket = survey_of(server, number)
+    survey, ticket = survey_of(channels_server, number)
     assert (survey.resolved, survey.satisfaction, survey.reopened, ticket.status) == (False, "基本满意", False, TicketStatus.SURVEYED)
