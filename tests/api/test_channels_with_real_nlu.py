@@ -5,29 +5,23 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import xmltodict
 from sqlalchemy import select
 
-from api.config import Settings
 from bots.telegram import SECRET_HEADER
 from handoff.models import Ticket, TicketStatus
 from handoff.tickets import Actor, advance_ticket
 from tests.bots.platforms import (
-    TELEGRAM_TOKEN,
-    WECHAT_APP_ID,
-    WECHAT_SECRET,
     FakeTelegram,
     FakeWeChat,
     telegram_fixture,
     wechat_fixture,
 )
+from tests.api.conftest import WECHAT_TOKEN
 from tests.conftest import LiveServer
 from tests.waiting import eventually
-
-WECHAT_TOKEN = "hotline-callback-token"
 
 
 def _dispatch(uow_factory, channel: str) -> str:
@@ -39,33 +33,24 @@ def _dispatch(uow_factory, channel: str) -> str:
         return ticket.number
 
 
-
-
 def test_both_platforms_carry_a_complaint_and_its_status(
-    db_url: str, tmp_path: Path, real_nlu: object, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat, uow_factory
+    channels_server: LiveServer, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat, uow_factory
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=db_url, data_dir=tmp_path, auto_migrate=False,
-        telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret="hook", telegram_api_url=fake_telegram.url,
-        wechat_app_id=WECHAT_APP_ID, wechat_app_secret=WECHAT_SECRET, wechat_token=WECHAT_TOKEN,
-        wechat_api_url=fake_wechat.url,
-    )
-    with LiveServer(settings, real_nlu) as server:
-        response = httpx.post(f"{server.url}/telegram/webhook", json=telegram_fixture("text_message"),
-                              headers={SECRET_HEADER: "hook"})
-        assert response.status_code == 200
-        first = eventually(fake_telegram.sent)[0].params["text"]
-        number = _dispatch(uow_factory, "telegram")
-        assert number in first
-        pushed = eventually(lambda: len(fake_telegram.sent()) >= 2 and fake_telegram.sent())[1].params["text"]
-        assert number in pushed
+    response = httpx.post(f"{channels_server.url}/telegram/webhook", json=telegram_fixture("text_message"),
+                          headers={SECRET_HEADER: "hook"})
+    assert response.status_code == 200
+    first = eventually(fake_telegram.sent)[0].params["text"]
+    number = _dispatch(uow_factory, "telegram")
+    assert number in first
+    pushed = eventually(lambda: len(fake_telegram.sent()) >= 2 and fake_telegram.sent())[1].params["text"]
+    assert number in pushed
 
-        stamp, nonce = "1763866800", "n0nce"
-        signature = hashlib.sha1("".join(sorted([WECHAT_TOKEN, stamp, nonce])).encode()).hexdigest()
-        response = httpx.post(f"{server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
-                              content=wechat_fixture("text").encode())
-        passive = xmltodict.parse(response.text)["xml"]["Content"]
-        number = _dispatch(uow_factory, "wechat")
-        assert number in passive
-        [status] = eventually(fake_wechat.custom_messages)
-        assert number in status.params["text"]["content"]
+    stamp, nonce = "1763866800", "n0nce"
+    signature = hashlib.sha1("".join(sorted([WECHAT_TOKEN, stamp, nonce])).encode()).hexdigest()
+    response = httpx.post(f"{channels_server.url}/wechat", params={"signature": signature, "timestamp": stamp, "nonce": nonce},
+                          content=wechat_fixture("text").encode())
+    passive = xmltodict.parse(response.text)["xml"]["Content"]
+    number = _dispatch(uow_factory, "wechat")
+    assert number in passive
+    [status] = eventually(fake_wechat.custom_messages)
+    assert number in status.params["text"]["content"]
