@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, engine: Engine) -> None:
             latencies.append((time.perf_counter() - started) * 1000)
 
         profile = cProfile.Profile() if args.profile else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if profile is not None:
             profile.enable()
         if args.threads == 1:  # in this thread, where the profiler can see it
@@ -89,13 +89,13 @@ def run(args: argparse.Namespace, engine: Engine) -> None:
                 list(pool.map(one, range(args.messages // args.batch)))
         if profile is not None:
             profile.disable()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         sent = args.messages // args.batch * args.batch  # whole batches only
         print(f"{sent} complaints, each a new citizen and a new ticket, {args.threads} thread(s), "
               f"{args.batch} a transaction, PostgreSQL on loopback, {os.cpu_count()} CPUs (latency: a transaction)")
         print(f"{sent / seconds:7.1f} msg/s   p50 {percentile(latencies, 50):5.1f}  "
               f"p95 {percentile(latencies, 95):5.1f}  p99 {percentile(latencies, 99):5.1f} ms   "
-              f"{statements / sent:.1f} SQL statements a message")
+              f"{statements / sent:.1f} SQL statements a message   {cpu / sent * 1000:.2f} ms of this process's CPU a message")
         if profile is not None:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     finally:

@@ -4,6 +4,7 @@ the delivery worker's wake-up). Collected from the session, so no service has to
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +39,10 @@ def message_data(message: Message) -> dict[str, Any]:
     }
 
 
-def _changes_of(session: Session) -> list[Change]:
+def changes_of_new(objects: Iterable[object]) -> list[Change]:
+    """What new rows change for the listeners (also for rows written without a flush: `handoff.bulk`)."""
     changes: list[Change] = []
-    for obj in session.new:
+    for obj in objects:
         if isinstance(obj, Message):
             changes.append(Change("message", conversation_id=obj.conversation_id, data=message_data(obj)))
         elif isinstance(obj, OutboxEntry):
@@ -53,6 +55,11 @@ def _changes_of(session: Session) -> list[Change]:
             changes.append(Change("assignment", ticket_id=obj.ticket_id, unit_id=obj.unit_id, data={"status": obj.status}))
         elif isinstance(obj, Conversation):
             changes.append(Change("conversation", conversation_id=obj.id, data={"state": obj.state}))
+    return changes
+
+
+def _changes_of(session: Session) -> list[Change]:
+    changes = changes_of_new(session.new)
     for obj in session.dirty:
         if isinstance(obj, Conversation) and _modified(obj, "state", "operator_id"):
             data = {"state": obj.state, "operator_id": str(obj.operator_id) if obj.operator_id else None}

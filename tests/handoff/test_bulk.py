@@ -1,0 +1,75 @@
+"""New rows written without the unit of work read back exactly as a flush would have written them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from handoff.bulk import insert_new_rows
+from handoff.events import Change
+from handoff.models import ChannelIdentity, Citizen, Conversation, ConversationState, Direction, Message, Ticket
+from handoff.store import UnitOfWork, make_session_factory
+from tests.handoff.test_intake import NOW
+
+
+def _citizen_and_chat() -> tuple[Citizen, ChannelIdentity, Conversation]:
+    citizen = Citizen(id=uuid.uuid4(), display_name="市民", created_at=NOW)
+    identity = ChannelIdentity(id=uuid.uuid4(), citizen_id=citizen.id, channel="web", channel_user_id="u1", chat_id="c1")
+    conversation = Conversation(
+        id=uuid.uuid4(), citizen_id=citizen.id, identity_id=identity.id, channel="web", chat_id="c1",
+        state=ConversationState.BOT, created_at=NOW, updated_at=NOW,
+    )
+    return citizen, identity, conversation
+
+
+def test_defaults_apply_as_in_a_flush_and_listeners_hear_of_the_rows(engine, uow_factory) -> None:
+    heard: list[Change] = []
+
+    citizen, identity, conversation = _citizen_and_chat()
+    asked = Message(id=uuid.uuid4(), conversation_id=conversation.id, channel="web", direction=Direction.IN,
+                    platform_msg_id="m1", sender="citizen", text="路灯不亮", created_at=NOW)
+    answer = Message(id=uuid.uuid4(), conversation_id=conversation.id, channel="web", direction=Direction.OUT,
+                     sender="bot", text="收到", in_reply_to=asked.id, created_at=NOW)
+    ticket = Ticket(id=uuid.uuid4(), number="2026120400001", citizen_id=citizen.id, conversation_id=conversation.id,
+                    channel="web", chat_id="c1", request_type="投诉", description="路灯不亮", lane=None,
+                    accepted_at=NOW, updated_at=NOW)
+    with UnitOfWork(make_session_factory(engine), on_commit=heard.extend) as uow:
+        # Added children first: the tables still go in the order the foreign keys need.
+        uow.session.add_all([ticket, asked, answer, conversation, identity, citizen])
+        assert insert_new_rows(uow.session)
+        assert not uow.session.new
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.session.scalars(select(Ticket)).one()
+        assert stored.lane == "citizen" and stored.status == "accepted" and stored.urgent is False  # the defaults
+        assert stored.citizen_id == citizen.id
+        assert uow.session.get(Citizen, citizen.id).language == "zh"  # type: ignore[union-attr]
+        replies = uow.session.scalars(select(Message).where(Message.in_reply_to == asked.id)).all()
+        assert [m.text for m in replies] == ["收到"]
+    assert ticket.lane == "citizen"  # the object reads as the row does
+    assert sorted(c.kind for c in heard) == ["conversation", "message", "message"]
+    with uow_factory() as uow:  # unset JSON is SQL NULL, as a flush leaves it, not JSON null
+        assert uow.session.scalar(select(Conversation.id).where(Conversation.draft.is_(None))) == conversation.id
+        assert uow.session.scalar(select(Message.id).where(Message.payload.is_(None), Message.id == asked.id))
+
+
+def test_an_object_tied_by_a_relationship_is_left_to_the_flush(uow_factory) -> None:
+    citizen, identity, conversation = _citizen_and_chat()
+    with uow_factory() as uow:
+        message = Message(id=uuid.uuid4(), conversation=conversation, channel="web", direction=Direction.IN,
+                          platform_msg_id="m2", sender="citizen", text="你好", created_at=NOW)
+        uow.session.add_all([citizen, identity, conversation, message])
+        assert not insert_new_rows(uow.session)  # the message's conversation_id is only known to a flush
+        assert len(uow.session.new) == 4
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.session.scalars(select(Message).where(Message.platform_msg_id == "m2")).one()
+        assert stored.conversation_id == conversation.id
+
+
+def test_nothing_new_is_nothing_to_do(uow_factory: Callable[[], UnitOfWork]) -> None:
+    with uow_factory() as uow:
+        assert insert_new_rows(uow.session)
