@@ -29,9 +29,10 @@ def test_defaults_apply_as_in_a_flush_and_listeners_hear_of_the_rows(engine, uow
 
     citizen, identity, conversation = _citizen_and_chat()
     asked = Message(id=uuid.uuid4(), conversation_id=conversation.id, channel="web", direction=Direction.IN,
-                    platform_msg_id="m1", sender="citizen", text="路灯不亮", created_at=NOW)
+                    platform_msg_id="m1", sender="citizen", text="路灯不亮", created_at=NOW,
+                    analysis={"category": "城乡建设", "confidence": 0.97, "street": None})
     answer = Message(id=uuid.uuid4(), conversation_id=conversation.id, channel="web", direction=Direction.OUT,
-                     sender="bot", text="收到", in_reply_to=asked.id, created_at=NOW)
+                     sender="bot", text="收到", in_reply_to=asked.id, created_at=NOW, payload=None)
     ticket = Ticket(id=uuid.uuid4(), number="2026120400001", citizen_id=citizen.id, conversation_id=conversation.id,
                     channel="web", chat_id="c1", request_type="投诉", description="路灯不亮", lane=None,
                     accepted_at=NOW, updated_at=NOW)
@@ -48,12 +49,15 @@ def test_defaults_apply_as_in_a_flush_and_listeners_hear_of_the_rows(engine, uow
         assert stored.citizen_id == citizen.id
         assert uow.session.get(Citizen, citizen.id).language == "zh"  # type: ignore[union-attr]
         replies = uow.session.scalars(select(Message).where(Message.in_reply_to == asked.id)).all()
-        assert [m.text for m in replies] == ["收到"]
+        assert [m.text for m in replies] == ["收到"] and replies[0].payload is None
+        assert uow.session.get(Message, asked.id).analysis == asked.analysis  # type: ignore[union-attr]
+        assert stored.accepted_at == NOW and stored.description == "路灯不亮"
     assert ticket.lane == "citizen"  # the object reads as the row does
     assert sorted(c.kind for c in heard) == ["conversation", "message", "message"]
-    with uow_factory() as uow:  # unset JSON is SQL NULL, as a flush leaves it, not JSON null
+    with uow_factory() as uow:  # unset JSON is SQL NULL, as a flush leaves it; None set on it is JSON null
         assert uow.session.scalar(select(Conversation.id).where(Conversation.draft.is_(None))) == conversation.id
         assert uow.session.scalar(select(Message.id).where(Message.payload.is_(None), Message.id == asked.id))
+        assert not uow.session.scalar(select(Message.id).where(Message.payload.is_(None), Message.id == answer.id))
 
 
 def test_an_object_tied_by_a_relationship_is_left_to_the_flush(uow_factory) -> None:
