@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const state = { me: null, csrf: null, tab: null, selected: null, categories: [], canned: [], queue: [], socket: null, unitDrafts: {} };
+  const state = { me: null, csrf: null, tab: null, selected: null, categories: [], canned: [], queue: [], socket: null, unitRows: {} };
   const STATUS = {
     accepted: "已受理", dispatched: "已派单", signed: "已签收", in_progress: "办理中", resolved: "已办结",
     surveyed: "已回访", archived: "已归档", returned: "已退回", reopened: "重办", cancelled: "已撤销",
@@ -351,48 +351,84 @@
   }
 
   // -- the unit's queue ----------------------------------------------------------------------------
+  // A live refresh updates the table in place. A row and its form (inputs, buttons) stay the same
+  // elements while the assignment is listed, and the form is rebuilt only when the status changes
+  // what it offers: redrawing them under the handler took the focus from the field they were typing
+  // in (the next keystrokes went nowhere), and swallowed a click pressed before a refresh and
+  // released after it (no click is sent when the pressed element is removed).
 
   function renderUnitView() {
     $("view").replaceChildren(h("section", { class: "panel chat" }, h("h2", {}, "本单位待办工单"), h("div", { class: "body", id: "unit-body" })));
     loadUnit();
   }
 
+  let unitLoads = 0, unitShown = 0;
   async function loadUnit() {
+    const load = ++unitLoads;
     const rows = await act(api("GET", "/api/my/assignments"));
-    if (!rows || state.tab !== "unit") return;
+    // An answer that comes back after a newer one is older news: drawing it would undo the newer.
+    if (!rows || state.tab !== "unit" || load < unitShown) return;
+    unitShown = load;
+    const listed = new Set(rows.map(({ assignment: a }) => a.id));
+    for (const id of Object.keys(state.unitRows)) if (!listed.has(id)) delete state.unitRows[id];
     const body = $("unit-body");
     if (!rows.length) { body.replaceChildren(h("p", { class: "empty" }, "暂无待办工单")); return; }
-    body.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, ["工单", "诉求", "位置", "时限", "状态", "操作"].map((x) => h("th", {}, x)))),
-      h("tbody", {}, rows.map(({ assignment: a, ticket: t }) => {
-        // What the handler is typing survives the live refreshes of this table.
-        const draft = (state.unitDrafts[a.id] ||= { note: "", reply: "", phoned: false });
-        const note = h("input", { placeholder: "进展 / 结果 / 退回理由", "aria-label": "说明", size: 18, value: draft.note, oninput: (e) => { draft.note = e.target.value; } });
-        const reply = h("input", { placeholder: "给市民的答复", "aria-label": "给市民的答复", size: 18, value: draft.reply, oninput: (e) => { draft.reply = e.target.value; } });
-        const phoned = h("input", { type: "checkbox", "aria-label": "已电话联系市民", checked: draft.phoned, onchange: (e) => { draft.phoned = e.target.checked; } });
-        const post = async (path, body, done, fields = []) => {
-          // Only what was sent is cleared, and only if it was not changed while the request was
-          // out: the handler may already be typing the next note (a refresh redraws from `draft`).
-          const sent = Object.fromEntries(fields.map((f) => [f, draft[f]]));
-          if (await act(api("POST", `/api/assignments/${a.id}/${path}`, body), done)) {
-            const blank = { note: "", reply: "", phoned: false };
-            for (const f of fields) if (draft[f] === sent[f]) draft[f] = blank[f];
-          }
-          loadUnit();
-        };
-        const overdue = new Date(a.status === "dispatched" ? a.sign_deadline : a.resolve_deadline) < new Date();
-        return h("tr", { "data-number": t.number },
-          h("td", {}, h("strong", {}, t.number), t.urgent ? h("div", {}, h("span", { class: "badge urgent" }, "紧急")) : null, a.reminders ? h("div", {}, h("span", { class: "badge overdue" }, `督办${a.reminders}次`)) : null),
-          h("td", {}, t.description),
-          h("td", {}, place(t)),
-          h("td", {}, a.status === "dispatched" ? `签收时限 ${time(a.sign_deadline)}` : `办结时限 ${time(a.resolve_deadline)}`, overdue ? h("div", {}, h("span", { class: "badge overdue" }, "已超期")) : null),
-          h("td", {}, ({ dispatched: "待签收", signed: "已签收", in_progress: "办理中" })[a.status]),
-          h("td", {}, a.status === "dispatched"
-            ? h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => post("sign", undefined, "已签收") }, "签收"), note, h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回", ["note"]) }, "退回"))
-            : h("div", { class: "actions" }, note, reply, h("label", { class: "hint" }, phoned, "已电话联系"),
-                h("button", { class: "ghost", type: "button", onclick: () => post("progress", { note: note.value }, "进展已报送", ["note"]) }, "报进展"),
-                h("button", { class: "primary", type: "button", onclick: () => post("result", { result: note.value, citizen_reply: reply.value || null, phone_contacted: phoned.checked }, "已办结并双反馈", ["note", "reply", "phoned"]) }, "办结"),
-                h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回", ["note"]) }, "退回"))));
-      }))));
+    let tbody = body.querySelector("tbody");
+    if (!tbody) body.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, ["工单", "诉求", "位置", "时限", "状态", "操作"].map((x) => h("th", {}, x)))), tbody = h("tbody")));
+    const focused = document.activeElement;
+    rows.forEach((row, i) => {
+      const tr = unitRow(row);
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);  // moves only rows out of place
+    });
+    while (tbody.children.length > rows.length) tbody.lastElementChild.remove();
+    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();  // its row moved, or its form was rebuilt
+  }
+
+  // The row of an assignment, its cells brought up to date.
+  function unitRow({ assignment: a, ticket: t }) {
+    const row = (state.unitRows[a.id] ||= unitForm(a.id));
+    const stage = a.status === "dispatched" ? "sign" : "handle";
+    if (row.stage !== stage) { row.stage = stage; row.actions.replaceChildren(...row[stage]); }
+    const overdue = new Date(a.status === "dispatched" ? a.sign_deadline : a.resolve_deadline) < new Date();
+    const cells = [
+      h("td", {}, h("strong", {}, t.number), t.urgent ? h("div", {}, h("span", { class: "badge urgent" }, "紧急")) : null, a.reminders ? h("div", {}, h("span", { class: "badge overdue" }, `督办${a.reminders}次`)) : null),
+      h("td", {}, t.description),
+      h("td", {}, place(t)),
+      h("td", {}, a.status === "dispatched" ? `签收时限 ${time(a.sign_deadline)}` : `办结时限 ${time(a.resolve_deadline)}`, overdue ? h("div", {}, h("span", { class: "badge overdue" }, "已超期")) : null),
+      h("td", {}, ({ dispatched: "待签收", signed: "已签收", in_progress: "办理中" })[a.status]),
+    ];
+    row.element.dataset.number = t.number;
+    cells.forEach((cell, i) => { if (!row.element.cells[i].isEqualNode(cell)) row.element.cells[i].replaceWith(cell); });
+    return row.element;
+  }
+
+  // An assignment's row and its two forms: 签收 (or 退回), then 报进展, 办结 (or 退回). What the handler
+  // types stays in these inputs across refreshes; the note field is in both.
+  function unitForm(assignmentId) {
+    const note = h("input", { placeholder: "进展 / 结果 / 退回理由", "aria-label": "说明", size: 18 });
+    const reply = h("input", { placeholder: "给市民的答复", "aria-label": "给市民的答复", size: 18 });
+    const phoned = h("input", { type: "checkbox", "aria-label": "已电话联系市民" });
+    const valueOf = (input) => (input.type === "checkbox" ? input.checked : input.value);
+    const post = async (path, body, done, inputs = []) => {
+      // Only what was sent is cleared, and only if it was not changed while the request was out:
+      // the handler may already be typing the next note.
+      const sent = inputs.map((input) => [input, valueOf(input)]);
+      if (await act(api("POST", `/api/assignments/${assignmentId}/${path}`, body), done)) {
+        for (const [input, value] of sent) if (valueOf(input) === value) { if (input.type === "checkbox") input.checked = false; else input.value = ""; }
+      }
+      loadUnit();
+    };
+    const giveBack = () => h("button", { class: "ghost", type: "button", onclick: () => post("return", { reason: note.value }, "已退回", [note]) }, "退回");
+    const actions = h("div", { class: "actions" });
+    return {
+      stage: null, actions,
+      element: h("tr", {}, h("td"), h("td"), h("td"), h("td"), h("td"), h("td", {}, actions)),
+      sign: [h("button", { class: "primary", type: "button", onclick: () => post("sign", undefined, "已签收") }, "签收"), note, giveBack()],
+      handle: [note, reply, h("label", { class: "hint" }, phoned, "已电话联系"),
+        h("button", { class: "ghost", type: "button", onclick: () => post("progress", { note: note.value }, "进展已报送", [note]) }, "报进展"),
+        h("button", { class: "primary", type: "button", onclick: () => post("result", { result: note.value, citizen_reply: reply.value || null, phone_contacted: phoned.checked }, "已办结并双反馈", [note, reply, phoned]) }, "办结"),
+        giveBack()],
+    };
   }
 
   // -- supervision ---------------------------------------------------------------------------------
