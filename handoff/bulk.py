@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -103,41 +104,99 @@ def _rows_by_columns(states: list[InstanceState[Any]]) -> list[list[dict[str, An
     return runs
 
 
+def update_changed_rows(session: Session) -> bool:
+    """On PostgreSQL, write the changed columns of the session's loaded rows in one statement (an
+    `UPDATE … FROM json_to_recordset(%s)` for each table and set of changed columns) and take the
+    rows out of the session. False, and nothing done, elsewhere or when a change is not a plain
+    column's (the flush does those)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    changed_objects = []
+    for obj in session.dirty:
+        state: InstanceState[Any] = inspect(obj)
+        mapper = state.mapper
+        columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
+        changed = [key for key in state.committed_state if state.attrs[key].history.has_changes()]
+        if not changed:
+            continue
+        if any(key not in columns or columns[key].primary_key for key in changed) or len(mapper.primary_key) != 1:
+            return False
+        table: Table = mapper.local_table  # type: ignore[assignment]
+        key_column = mapper.primary_key[0]
+        row: dict[str, Any] = {str(key_column.key): state.dict[mapper.get_property_by_column(key_column).key]}
+        row.update((str(columns[key].key), state.dict[key]) for key in sorted(changed))
+        groups.setdefault((table, tuple(row)), []).append(row)
+        changed_objects.append(obj)
+    if not groups:
+        return True
+    parts, parameters = [], []
+    for (table, keys), rows in groups.items():
+        recordset = _recordset(table, keys, connection.dialect)
+        key_name, *_ = recordset.names
+        assignments = ", ".join(f"{name} = {value}" for name, value in zip(recordset.names[1:], recordset.values[1:], strict=True))
+        parts.append(f"UPDATE {recordset.table} AS t SET {assignments} FROM {recordset.source} WHERE t.{key_name} = r.{key_name}")
+        parameters.append(recordset.encode(rows))
+    _execute_chained(connection, parts, parameters)
+    for obj in changed_objects:
+        session.expunge(obj)
+    return True
+
+
 def _insert_in_one_statement(connection: Connection, runs: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
-    parts: list[str] = []
-    parameters: list[str] = []
+    parts, parameters = [], []
     for table, rows in runs:
-        sql, converters = _recordset_insert(table, tuple(rows[0]), connection.dialect)
-        parts.append(sql)
-        records = [dict(row) for row in rows]
-        for key, convert, also_none in converters:
-            for record in records:
-                if also_none or record[key] is not None:
-                    record[key] = convert(record[key])
-        parameters.append(json.dumps(records, ensure_ascii=False))
+        recordset = _recordset(table, tuple(rows[0]), connection.dialect)
+        parts.append(f"INSERT INTO {recordset.table} ({', '.join(recordset.names)}) "
+                     f"SELECT {', '.join(recordset.values)} FROM {recordset.source}")
+        parameters.append(recordset.encode(rows))
+    _execute_chained(connection, parts, parameters)
+
+
+def _execute_chained(connection: Connection, parts: list[str], parameters: list[str]) -> None:
+    """Data-modifying statements as one: all but the last as CTEs (foreign keys are checked at the end)."""
     *ctes, last = parts
     statement = last if not ctes else "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(ctes)) + " " + last
     connection.exec_driver_sql(statement, tuple(parameters))
 
 
+Converter = tuple[str, Callable[[Any], Any], bool]  # column key, to the column's text input, also for None
+
+
+@dataclass(frozen=True)
+class _Recordset:
+    """Rows of some columns of a table as one JSON parameter: `json_to_recordset(%s::json) AS r(…)`."""
+
+    table: str  # quoted
+    names: tuple[str, ...]  # the columns, quoted
+    values: tuple[str, ...]  # each column's value in the recordset `r`
+    source: str
+    converters: tuple[Converter, ...]
+
+    def encode(self, rows: list[dict[str, Any]]) -> str:
+        records = [dict(row) for row in rows]
+        for key, convert, also_none in self.converters:
+            for record in records:
+                if also_none or record[key] is not None:
+                    record[key] = convert(record[key])
+        return json.dumps(records, ensure_ascii=False)
+
+
 @lru_cache(maxsize=256)
-def _recordset_insert(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[tuple[str, Callable[[Any], Any], bool], ...]]:
-    """`INSERT INTO t (a, b) SELECT a, b FROM json_to_recordset(%s::json) AS r(a type_a, b type_b)`, and
-    how a value of each column that JSON does not carry as it is becomes the column's text input
-    (and whether None does too)."""
+def _recordset(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Recordset:
     quote = dialect.identifier_preparer
-    converters: list[tuple[str, Callable[[Any], Any], bool]] = []
-    declared, selected = [], []
+    converters: list[Converter] = []
+    names, declared, values = [], [], []
     for column in (table.c[key] for key in columns):
         name, sql_type = quote.quote(column.name), column.type.compile(dialect=dialect)
+        names.append(name)
         if isinstance(column.type, JSON):
             # As its own text, cast after: the recordset would make a JSON null (None set on the
             # attribute, as a flush writes it) an SQL NULL. Serialised as Core does by default.
             converters.append((column.key, json.dumps, True))
             declared.append(f"{name} text")
-            selected.append(f"{name}::{sql_type}")
+            values.append(f"r.{name}::{sql_type}")
             continue
         if isinstance(column.type, Uuid):
             converters.append((column.key, str, False))
@@ -146,11 +205,9 @@ def _recordset_insert(
         elif isinstance(column.type, DateTime):
             converters.append((column.key, datetime.isoformat, False))
         declared.append(f"{name} {sql_type}")
-        selected.append(name)
-    names = ", ".join(quote.quote(table.c[key].name) for key in columns)
-    sql = (f"INSERT INTO {quote.format_table(table)} ({names}) SELECT {', '.join(selected)} "
-           f"FROM json_to_recordset(%s::json) AS r({', '.join(declared)})")
-    return sql, tuple(converters)
+        values.append(f"r.{name}")
+    source = f"json_to_recordset(%s::json) AS r({', '.join(declared)})"
+    return _Recordset(quote.format_table(table), tuple(names), tuple(values), source, tuple(converters))
 
 
 def _aware_time_text(decorator: TypeDecorator[Any], dialect: Dialect) -> Callable[[Any], Any]:

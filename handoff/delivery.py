@@ -20,6 +20,7 @@ import anyio
 from sqlalchemy import Select, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from handoff.bulk import update_changed_rows
 from handoff.errors import DeliveryError
 from handoff.group_commit import GroupCommit, in_worker_thread
 from handoff.messages import ChannelName, Delivery, Sender
@@ -209,6 +210,7 @@ class DeliveryWorker:
                     entry.attempts += 1
                     batch.append(self._delivery(entry, last_inbound.get(entry.conversation_id)))
                 batches.append(batch)
+            update_changed_rows(session)  # one statement on PostgreSQL, not a round trip an entry
             uow.commit()
             return batches
 
@@ -269,6 +271,7 @@ class DeliveryWorker:
                 entry.status = OutboxStatus.PENDING
                 delay = outcome.retry_after if outcome.retry_after is not None else self._policy.backoff(entry.attempts)
                 entry.next_attempt_at = now + timedelta(seconds=delay)
+            update_changed_rows(session)
             uow.commit()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from handoff.bulk import insert_new_rows
+from handoff.bulk import insert_new_rows, update_changed_rows
 from handoff.events import Change
 from handoff.models import ChannelIdentity, Citizen, Conversation, ConversationState, Direction, Message, Ticket
 from handoff.store import UnitOfWork, make_session_factory
@@ -77,3 +77,32 @@ def test_an_object_tied_by_a_relationship_is_left_to_the_flush(uow_factory) -> N
 def test_nothing_new_is_nothing_to_do(uow_factory: Callable[[], UnitOfWork]) -> None:
     with uow_factory() as uow:
         assert insert_new_rows(uow.session)
+
+
+def test_changed_columns_of_loaded_rows_are_written_in_one_statement_on_postgresql(db_url, engine, uow_factory) -> None:
+    citizen, identity, conversation = _citizen_and_chat()
+    conversation.draft = {"awaiting": "location"}
+    with uow_factory() as uow:
+        uow.session.add_all([citizen, identity, conversation])
+        uow.commit()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with uow_factory() as uow:
+        loaded = uow.session.get(Conversation, conversation.id)
+        person = uow.session.get(Citizen, citizen.id)
+        assert loaded is not None and person is not None
+        loaded.state, loaded.draft, loaded.handed_off_at = ConversationState.QUEUED, None, NOW
+        person.phone = "13900000000"
+        statements.clear()
+        written = update_changed_rows(uow.session)
+        uow.commit()
+    assert written == engine.url.drivername.startswith("postgresql")  # elsewhere the flush writes them
+    if written:
+        assert len(statements) == 1
+    with uow_factory() as uow:
+        stored = uow.session.get(Conversation, conversation.id)
+        assert stored is not None and stored.state == ConversationState.QUEUED and stored.handed_off_at == NOW
+        assert stored.draft is None  # as the flush writes None on JSON: JSON null
+        assert uow.session.scalar(select(Conversation.id).where(Conversation.draft.is_(None))) is None
+        assert uow.session.get(Citizen, citizen.id).phone == "13900000000"  # type: ignore[union-attr]
+        assert uow.session.get(Citizen, citizen.id).display_name == "市民"  # type: ignore[union-attr]
