@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.state import InstanceState
 
-from handoff.events import CHANGES, changes_of_new
+from handoff.events import CHANGES, changes_of_dirty, changes_of_new
 from handoff.models import Base
 
 _MISSING = object()
@@ -138,9 +138,11 @@ def update_changed_rows(session: Session) -> bool:
         assignments = ", ".join(f"{name} = {value}" for name, value in zip(recordset.names[1:], recordset.values[1:], strict=True))
         parts.append(f"UPDATE {recordset.table} AS t SET {assignments} FROM {recordset.source} WHERE t.{key_name} = r.{key_name}")
         parameters.append(recordset.encode(rows))
+    changes = changes_of_dirty(changed_objects)
     _execute_chained(connection, parts, parameters)
     for obj in changed_objects:
         session.expunge(obj)
+    session.info.setdefault(CHANGES, []).extend(changes)
     return True
 
 

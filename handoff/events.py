@@ -58,15 +58,20 @@ def changes_of_new(objects: Iterable[object]) -> list[Change]:
     return changes
 
 
-def _changes_of(session: Session) -> list[Change]:
-    changes = changes_of_new(session.new)
-    for obj in session.dirty:
+def changes_of_dirty(objects: Iterable[object]) -> list[Change]:
+    """What changed loaded rows change for the listeners (read before they are written)."""
+    changes: list[Change] = []
+    for obj in objects:
         if isinstance(obj, Conversation) and _modified(obj, "state", "operator_id"):
             data = {"state": obj.state, "operator_id": str(obj.operator_id) if obj.operator_id else None}
             changes.append(Change("conversation", conversation_id=obj.id, data=data))
         elif isinstance(obj, TicketAssignment) and _modified(obj, "status", "unit_id", "reminders"):
             changes.append(Change("assignment", ticket_id=obj.ticket_id, unit_id=obj.unit_id, data={"status": obj.status}))
     return changes
+
+
+def _changes_of(session: Session) -> list[Change]:
+    return changes_of_new(session.new) + changes_of_dirty(session.dirty)
 
 
 def _modified(obj: object, *attributes: str) -> bool:

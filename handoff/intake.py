@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from handoff import outbox, texts
-from handoff.bulk import insert_new_rows
+from handoff.bulk import insert_new_rows, update_changed_rows
 from handoff.clock import DEFAULT_TZ, local_text
 from handoff.errors import InvalidMessageError
 from handoff.messages import Button, InboundMessage, InboundResult, Reply
@@ -101,7 +101,8 @@ def handle_inbound(
                 turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies,
                              known=writer[0] if writer else None)
                 result = turn.run()
-                insert_new_rows(uow.session)
+                if insert_new_rows(uow.session):  # else the flush writes both, in the order it needs
+                    update_changed_rows(uow.session)
                 uow.commit()
                 return result
             except IntegrityError:
@@ -156,7 +157,8 @@ def handle_batch(
                 handled = _run_batch(uow.session, nlu, [s for _, s in valid], settings, now)
                 for (index, _), result in zip(valid, handled, strict=True):
                     results[index] = result
-                insert_new_rows(uow.session)
+                if insert_new_rows(uow.session):  # else the flush writes both, in the order it needs
+                    update_changed_rows(uow.session)
                 uow.commit()
         except OperationalError:
             raise
