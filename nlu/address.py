@@ -18,10 +18,9 @@ _STOP = "的了在有是把被让给从向对我你他她它们都也就还又�
 _NAME = rf"[^\s{_STOP}，。！？、；：,.!?;:()（）\"'“”‘’0-9]"
 # Starting right after an administrative mention: a short name ending in a place word, then numbers.
 ADDRESS_AFTER_ADMIN = re.compile(rf"(?:{_NAME}{{0,12}}{_PLACE_WORD})?(?:{_PART})*")
+_ROAD_WORDS = ("大街", "大道", "路", "街", "胡同", "巷", "小区", "家园", "花园", "公寓", "大厦")
 # Anywhere in the text: must end in a road word and carry a number or a place word.
-ADDRESS_ANYWHERE = re.compile(
-    rf"{_NAME}{{1,8}}(?:大街|大道|路|街|胡同|巷|小区|家园|花园|公寓|大厦)(?:{_PART})+"
-)
+ADDRESS_ANYWHERE = re.compile(rf"{_NAME}{{1,8}}(?:{'|'.join(_ROAD_WORDS)})(?:{_PART})+")
 
 
 def address_after(text: str, start: int) -> str:
@@ -33,6 +32,8 @@ def address_after(text: str, start: int) -> str:
 
 def address_anywhere(text: str) -> tuple[str, int] | None:
     """A road-and-number address with no administrative name before it."""
+    if not any(word in text for word in _ROAD_WORDS):  # most texts name no road; the search is slow
+        return None
     match = ADDRESS_ANYWHERE.search(text)
     if match is None:
         return None

@@ -1,16 +1,18 @@
 """The NLU as a spaCy pipeline (blank Chinese, one token per character): one component per task,
 each saving and loading its own files, so the whole model is one directory that `spacy.load` reads.
 
-Components write their results to `Doc._` extensions; places also become `doc.ents`
-(DISTRICT / STREET / COMMUNITY), so spaCy's own tools (displaCy, Span) work on them.
+Each component reads a `Reading` (the message's text and what the components before it found) and adds
+its own results. Run by spaCy, the Reading rides on the Doc and the results are copied to `Doc._`
+extensions; places also become `doc.ents` (DISTRICT / STREET / COMMUNITY), so spaCy's own tools
+(displaCy, Span) work on them. `Nlu.analyze` passes a Reading along the components without a Doc.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,58 +23,76 @@ from . import numbers
 from .acts import dialogue_act
 from .encoder import UniversalSentenceEncoder
 from .faq import FaqIndex
-from .gazetteer import Gazetteer
-from .linear import LinearTextModel
+from .gazetteer import Gazetteer, Resolved
+from .linear import LinearTextModel, Ngrams
 from .request_type import RequestTypeReader
-from .types import Category, DialogueAct, RequestType, Urgency
+from .types import Category, DialogueAct, FaqAnswer, RequestType, Urgency
 from .urgency import urgency
 
 DATA_DIR = Path(__file__).parent / "data"
 ENTITY_LABELS = {"district": "DISTRICT", "street": "STREET", "community": "COMMUNITY"}
 
-for _name in (
-    "clean_text",
-    "char_ngrams",
-    "act",
-    "ticket_numbers",
-    "phone_numbers",
-    "category",
-    "request_type",
-    "places",
-    "urgency",
-    "faq",
-    "lane",
-):
+# The Reading's fields the components set; each is also a `Doc._` extension.
+RESULTS = ("act", "ticket_numbers", "phone_numbers", "request_type", "urgency", "category", "places", "faq")
+
+for _name in ("clean_text", "lane", "reading", *RESULTS):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
 
-def ngrams_of(doc: Doc, model: LinearTextModel) -> Counter[str]:
-    """Character n-gram counts, counted once per message and shared by the models that read them."""
-    cached: tuple[tuple[int, int, int], Counter[str]] | None = doc._.char_ngrams
-    if cached is not None and cached[0] == model.view:
-        return cached[1]
-    grams = model.ngrams(text_of(doc))
-    doc._.char_ngrams = (model.view, grams)
-    return grams
+@dataclass(slots=True)
+class Reading:
+    """One message under analysis: its normalised text, and what the components have found so far."""
+
+    text: str
+    lane: str | None = None  # "enterprise": answer from the businesses' FAQ
+    act: DialogueAct | None = None
+    ticket_numbers: tuple[str, ...] | None = None
+    phone_numbers: tuple[str, ...] | None = None
+    request_type: tuple[RequestType, float] | None = None
+    urgency: Urgency | None = None
+    category: Category | None = None
+    places: Resolved | None = None
+    faq: FaqAnswer | None = None
+    _ngrams: dict[tuple[int, int, int], Ngrams] = field(default_factory=dict)
+
+    def ngrams(self, model: LinearTextModel) -> Ngrams:
+        """Character n-gram counts, counted once per message and shared by the models that read them."""
+        grams = self._ngrams.get(model.view)
+        if grams is None:
+            grams = self._ngrams[model.view] = model.ngrams(self.text)
+        return grams
 
 
-def text_of(doc: Doc) -> str:
-    """The message text; `Doc.text` rebuilds it from the tokens on every access, so it is kept once."""
-    text: str | None = doc._.clean_text
-    if text is None:
-        text = doc.text
-        doc._.clean_text = text
-    return text
+def reading_of(doc: Doc) -> Reading:
+    """The Doc's Reading, made on first use from `Doc._.clean_text` (or the text) and `Doc._.lane`."""
+    reading: Reading | None = doc._.reading
+    if reading is None:
+        text: str | None = doc._.clean_text
+        reading = Reading(doc.text if text is None else text, lane=doc._.lane)
+        doc._.reading = reading
+    return reading
 
 
-class _Component:
-    """Base: `to_disk`/`from_disk` copy named files between the model directory and the component."""
+class Component:
+    """Base: `read` does the work; `to_disk`/`from_disk` copy named files between the model directory
+    and the component."""
 
     files: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()  # its `RESULTS`, copied to `Doc._` when spaCy runs it
 
     def __init__(self, source: Path | None = None) -> None:
         self._source = source
+
+    def read(self, reading: Reading) -> None:
+        raise NotImplementedError
+
+    def __call__(self, doc: Doc) -> Doc:
+        reading = reading_of(doc)
+        self.read(reading)
+        for name in self.results:
+            setattr(doc._, name, getattr(reading, name))
+        return doc
 
     def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
@@ -82,7 +102,7 @@ class _Component:
                 if (self._source / name).exists():
                     shutil.copy(self._source / name, path / name)
 
-    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> _Component:
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> Component:
         self._source = Path(path)
         self.load(Path(path))
         return self
@@ -91,20 +111,22 @@ class _Component:
         raise NotImplementedError
 
 
-class ActsComponent(_Component):
+class ActsComponent(Component):
+    results = ("ticket_numbers", "phone_numbers", "act")
+
     def load(self, path: Path) -> None:
         pass
 
-    def __call__(self, doc: Doc) -> Doc:
-        tickets = numbers.ticket_numbers(text_of(doc))
-        doc._.ticket_numbers = tickets
-        doc._.phone_numbers = numbers.phone_numbers(text_of(doc))
-        doc._.act = dialogue_act(text_of(doc), has_ticket_number=bool(tickets))
-        return doc
+    def read(self, reading: Reading) -> None:
+        tickets = numbers.ticket_numbers(reading.text)
+        reading.ticket_numbers = tickets
+        reading.phone_numbers = numbers.phone_numbers(reading.text)
+        reading.act = dialogue_act(reading.text, has_ticket_number=bool(tickets))
 
 
-class CategoryComponent(_Component):
+class CategoryComponent(Component):
     files = ("model.json", "weights.npz", "taxonomy.csv")
+    results = ("category",)
 
     def __init__(self, source: Path | None = None, *, unsure_below: float = 0.6) -> None:
         super().__init__(source)
@@ -121,7 +143,7 @@ class CategoryComponent(_Component):
             self.model.classes
         )
 
-    def classify(self, text: str, grams: Counter[str] | None = None) -> Category | None:
+    def classify(self, text: str, grams: Ngrams | None = None) -> Category | None:
         if self.model is None or len(text) < 2:
             return None
         prediction = self.model.predict(text, grams)
@@ -129,15 +151,15 @@ class CategoryComponent(_Component):
             prediction.label, round(prediction.probability, 4), prediction.probability < self.unsure_below
         )
 
-    def __call__(self, doc: Doc) -> Doc:
-        if doc._.act in (None, DialogueAct.NONE):
-            grams = ngrams_of(doc, self.model) if self.model is not None else None
-            doc._.category = self.classify(text_of(doc), grams)
-        return doc
+    def read(self, reading: Reading) -> None:
+        if reading.act in (None, DialogueAct.NONE):
+            grams = reading.ngrams(self.model) if self.model is not None else None
+            reading.category = self.classify(reading.text, grams)
 
 
-class RequestTypeComponent(_Component):
+class RequestTypeComponent(Component):
     files = ("model.json", "weights.npz")
+    results = ("request_type",)
 
     def __init__(self, source: Path | None = None, *, rule_weight: float = 0.7) -> None:
         super().__init__(source)
@@ -150,13 +172,14 @@ class RequestTypeComponent(_Component):
         model = LinearTextModel.load(path) if (path / "model.json").exists() else None
         self.reader = RequestTypeReader(model, rule_weight=self.rule_weight)
 
-    def __call__(self, doc: Doc) -> Doc:
+    def read(self, reading: Reading) -> None:
         model = self.reader.model
-        doc._.request_type = self.reader(text_of(doc), ngrams_of(doc, model) if model is not None else None)
-        return doc
+        reading.request_type = self.reader(reading.text, reading.ngrams(model) if model is not None else None)
 
 
-class PlacesComponent(_Component):
+class PlacesComponent(Component):
+    results = ("places",)
+
     def __init__(self, source: Path | None = None, *, jurisdiction: str = "110000") -> None:
         super().__init__(source)
         self.jurisdiction = jurisdiction  # the gazetteer file stays in nlu/data/, shared by every model
@@ -174,11 +197,15 @@ class PlacesComponent(_Component):
             f"no gazetteer for jurisdiction {self.jurisdiction}: run `hotline nlu build --jurisdiction {self.jurisdiction}`"
         )
 
+    def read(self, reading: Reading) -> None:
+        if self.gazetteer is not None:
+            reading.places = self.gazetteer.resolve(reading.text)
+
     def __call__(self, doc: Doc) -> Doc:
-        if self.gazetteer is None:
+        super().__call__(doc)
+        resolved: Resolved | None = doc._.places
+        if resolved is None:
             return doc
-        resolved = self.gazetteer.resolve(text_of(doc))
-        doc._.places = resolved
         spans = []
         for level, (_, mention) in resolved.units.items():
             label = ENTITY_LABELS.get(level)
@@ -190,17 +217,20 @@ class PlacesComponent(_Component):
         return doc
 
 
-class UrgencyComponent(_Component):
+class UrgencyComponent(Component):
+    results = ("urgency",)
+
     def load(self, path: Path) -> None:
         pass
 
-    def __call__(self, doc: Doc) -> Doc:
-        doc._.urgency = urgency(text_of(doc))
-        return doc
+    def read(self, reading: Reading) -> None:
+        reading.urgency = urgency(reading.text)
 
 
-class FaqComponent(_Component):
+class FaqComponent(Component):
     """Answers only questions (咨询), never an urgent message, a dialogue act or a long description."""
+
+    results = ("faq",)
 
     def __init__(  # the knowledge base stays in nlu/data/ so it can be edited without retraining
         self,
@@ -230,19 +260,17 @@ class FaqComponent(_Component):
             normalize=self.normalize,
         )
 
-    def __call__(self, doc: Doc) -> Doc:
-        request: tuple[RequestType, float] | None = doc._.request_type
-        danger: Urgency | None = doc._.urgency
+    def read(self, reading: Reading) -> None:
+        request, danger = reading.request_type, reading.urgency
         if (
             self.index is not None
-            and doc._.act in (None, DialogueAct.NONE)
+            and reading.act in (None, DialogueAct.NONE)
             and request is not None
             and request[0] is RequestType.ASK
             and not (danger is not None and danger.urgent)
-            and len(text_of(doc)) <= self.max_length
+            and len(reading.text) <= self.max_length
         ):
-            doc._.faq = self.index.answer(text_of(doc), section=doc._.lane or "citizen")
-        return doc
+            reading.faq = self.index.answer(reading.text, section=reading.lane or "citizen")
 
 
 def _read_taxonomy(path: Path) -> tuple[str, ...]:

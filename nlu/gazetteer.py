@@ -169,10 +169,11 @@ class Gazetteer:
                     index[alias] = [(unit, True)]
         self._index = {alias: tuple(entries) for alias, entries in index.items()}
         lengths: dict[str, set[int]] = {}
-        for alias in self._index:
-            lengths.setdefault(alias[0], set()).add(len(alias))
-        # First character → alias lengths starting with it, longest first: most characters start none.
-        self._lengths = {char: tuple(sorted(found, reverse=True)) for char, found in lengths.items()}
+        for alias in self._index:  # every alias has two characters or more (`aliases_for`, `former_names`)
+            lengths.setdefault(alias[:2], set()).add(len(alias))
+        # First two characters → alias lengths starting with them, longest first: most pairs start none,
+        # where most single characters start some alias.
+        self._lengths = {pair: tuple(sorted(found, reverse=True)) for pair, found in lengths.items()}
         # Among a whole province's or country's towns and villages a bare name alone (「江北」, 「新桥」) is
         # weak evidence; within one city (Beijing's 349 streets) 「望京」 alone is what people write.
         self._bare_needs_support = sum(1 for u in self.units.values() if u.level == "street") > _MANY_STREETS
@@ -204,7 +205,7 @@ class Gazetteer:
         found: list[Mention] = []
         i, n = 0, len(text)
         while i < n:
-            for length in self._lengths.get(text[i], ()):
+            for length in self._lengths.get(text[i : i + 2], ()):
                 if i + length > n:
                     continue
                 entries = self._index.get(text[i : i + length])

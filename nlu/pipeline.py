@@ -7,7 +7,15 @@ from typing import cast
 
 from . import components
 from .address import address_after, address_anywhere
-from .components import CategoryComponent, FaqComponent, PlacesComponent, RequestTypeComponent
+from .components import (
+    RESULTS,
+    CategoryComponent,
+    Component,
+    FaqComponent,
+    PlacesComponent,
+    Reading,
+    RequestTypeComponent,
+)
 from .enterprise import detect_enterprise
 from .faq import FaqIndex
 from .gazetteer import Gazetteer, Level, Mention, Resolved, Unit
@@ -30,9 +38,13 @@ DEFAULT_MODEL_DIR = PACKAGE_DIR / "models" / "default"
 
 
 class Nlu:
-    """Reads citizen messages. Immutable after `load`; `analyze` is safe to call from many threads."""
+    """Reads citizen messages. Immutable after `load`; `analyze` is safe to call from many threads.
 
-    def __init__(self, nlp: object, normalizer: Normalizer) -> None:
+    `analyze` calls the components on a `Reading` of the text, without spaCy: making a Doc, setting its
+    extension attributes and spaCy's pipe loop cost more than the rules of a short message. A pipeline
+    with components of other kinds, or `through_spacy=True`, runs each message through `nlp` instead."""
+
+    def __init__(self, nlp: object, normalizer: Normalizer, *, through_spacy: bool = False) -> None:
         from spacy.language import Language
 
         self.nlp = cast(Language, nlp)
@@ -41,6 +53,10 @@ class Nlu:
         self._request_type = cast(RequestTypeComponent, self.nlp.get_pipe("hotline_request_type"))
         self._places = cast(PlacesComponent, self.nlp.get_pipe("hotline_places"))
         self._faq = cast(FaqComponent, self.nlp.get_pipe("hotline_faq"))
+        components = tuple(pipe for _, pipe in self.nlp.pipeline if isinstance(pipe, Component))
+        self._components = (
+            components if len(components) == len(self.nlp.pipeline) and not through_spacy else None
+        )
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -75,23 +91,30 @@ class Nlu:
     def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis:
         context = context or AnalysisContext()
         clean = self._normalize(text)
-        doc = self.nlp.make_doc(clean)
-        doc._.clean_text = clean
         business = detect_enterprise(clean)
-        doc._.lane = context.lane or ("enterprise" if business else None)
-        doc = self.nlp(doc)
-        request_type, request_confidence = cast(tuple[RequestType, float], doc._.request_type)
+        lane = context.lane or ("enterprise" if business else None)
+        reading = Reading(clean, lane=lane)
+        if self._components is not None:
+            for component in self._components:
+                component.read(reading)
+        else:  # the results are what `Doc._` holds after every component, ours or not
+            doc = self.nlp.make_doc(clean)
+            doc._.clean_text, doc._.lane = clean, lane
+            doc = self.nlp(doc)
+            for name in RESULTS:
+                setattr(reading, name, getattr(doc._, name))
+        request_type, request_confidence = cast(tuple[RequestType, float], reading.request_type)
         return Analysis(
             text=clean,
             request_type=request_type,
             request_type_confidence=request_confidence,
-            category=doc._.category,
-            location=self._locate(clean, doc._.places, context),
-            urgency=cast(Urgency, doc._.urgency),
-            faq=doc._.faq,
-            act=cast(DialogueAct, doc._.act),
-            ticket_numbers=doc._.ticket_numbers,
-            phone_numbers=doc._.phone_numbers,
+            category=reading.category,
+            location=self._locate(clean, cast(Resolved, reading.places), context),
+            urgency=cast(Urgency, reading.urgency),
+            faq=reading.faq,
+            act=cast(DialogueAct, reading.act),
+            ticket_numbers=cast(tuple[str, ...], reading.ticket_numbers),
+            phone_numbers=cast(tuple[str, ...], reading.phone_numbers),
             enterprise=business,
         )
 

@@ -8,9 +8,8 @@ weighs most, then cue words anywhere. The scores are mixed with the trained mode
 from __future__ import annotations
 
 import re
-from collections import Counter
 
-from .linear import LinearTextModel
+from .linear import LinearTextModel, Ngrams
 from .types import RequestType
 
 # (type, pattern, weight). A match at the very start of the message counts double.
@@ -100,7 +99,7 @@ class RequestTypeReader:
     def model(self) -> LinearTextModel | None:
         return self._model
 
-    def __call__(self, text: str, grams: Counter[str] | None = None) -> tuple[RequestType, float]:
+    def __call__(self, text: str, grams: Ngrams | None = None) -> tuple[RequestType, float]:
         scores = cue_scores(text)
         total = sum(scores.values())
         mixed = {kind: 0.0 for kind in RequestType}

@@ -159,3 +159,86 @@ def test_very_long_message_stays_fast(nlu_model: Nlu) -> None:
     result = nlu_model.analyze("我家在朝阳区望京街道，楼下垃圾没人清理。" * 300)
     assert time.perf_counter() - started < 0.5
     assert result.location.street is not None and result.location.street.code == "110105026"
+
+
+def _shipped_messages() -> list[str]:
+    """The labelled and example messages shipped in nlu/data, and some odd ones."""
+    from nlu.datasets import read_csv, request_type_examples
+    from nlu.pipeline import DATA_DIR
+
+    texts = [e.text for e in request_type_examples()]
+    texts += [r["query"] for r in read_csv(DATA_DIR / "faq" / "queries.tsv", "\t")]
+    for name in ("category_chat.tsv", "location_cases.tsv", "urgency_cases.tsv"):
+        texts += [r["text"] for r in read_csv(DATA_DIR / name, "\t")]
+    return texts + [
+        DEMO,
+        "朝陽區望京街道阜通東大街6號樓下垃圾堆了三天沒人清理😡😡！！！",
+        "我的电话13812345678，工单2026112300123怎么样了",
+        "北京某某科技有限公司想咨询开具发票",
+        "ΣΊΣΥΦΟΣ Hello WORLD  Ａｂｃ \U000f0041",
+        "",
+        "a",
+    ]
+
+
+def test_analyze_without_spacy_reads_as_the_spacy_pipeline(nlu_model: Nlu) -> None:
+    from nlu.normalize import Normalizer
+    from nlu.pipeline import DATA_DIR
+
+    through_spacy = Nlu(nlu_model.nlp, Normalizer.from_file(DATA_DIR / "t2s.json"), through_spacy=True)
+    contexts = [
+        None,
+        AnalysisContext(lane="enterprise"),
+        AnalysisContext(latitude=39.9, longitude=116.4, pin_label="北京市朝阳区望京街道阜通东大街6号"),
+    ]
+    for index, text in enumerate(_shipped_messages()):
+        context = contexts[index % len(contexts)]
+        assert nlu_model.analyze(text, context) == through_spacy.analyze(text, context), text
+
+
+def _counted_strings(text: str, ngram_range: tuple[int, int]) -> list[tuple[str, int]]:
+    """sklearn's char analyzer as plainly as it can be written: n-gram strings counted in a Counter."""
+    from collections import Counter
+
+    text = " ".join(text.lower().split())
+    low, high = ngram_range
+    grams = Counter([text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)])
+    return list(grams.items())
+
+
+def _unpacked(code: int) -> str:
+    """The characters of a packed n-gram: 21 bits each, code point plus one."""
+    chars = []
+    while code:
+        chars.append(chr((code & (2**21 - 1)) - 1))
+        code >>= 21
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 3), (2, 3), (1, 1)])
+def test_packed_ngrams_are_the_counted_strings_in_order(ngram_range: tuple[int, int]) -> None:
+    from nlu.linear import char_ngrams, with_prefix_view
+
+    for text in [*_shipped_messages(), "a lone surrogate: \ud800"]:
+        for view in (text, with_prefix_view(text, 20)):
+            grams = char_ngrams(view, ngram_range)
+            codes, counts = grams.codes[grams.order].tolist(), grams.counts[grams.order].tolist()
+            packed = [(_unpacked(code), count) for code, count in zip(codes, counts, strict=True)]
+            assert packed == _counted_strings(view, ngram_range), view
+
+
+def test_longer_ngrams_are_refused() -> None:
+    import numpy as np
+
+    from nlu.linear import LinearTextModel
+
+    with pytest.raises(ValueError):
+        LinearTextModel(
+            classes=["a"],
+            vocabulary={"abcd": 0},
+            idf=np.ones(1, np.float32),
+            coef=np.zeros((1, 1), np.float32),
+            intercept=np.zeros(1, np.float32),
+            ngram_range=(1, 4),
+            temperature=1.0,
+        )
