@@ -4,7 +4,7 @@ a unit handler signing; citizen text shown as text."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
+GARBAGE = "朝阳区望京街道阜通东大街6号楼下垃圾堆了三天没人清理"
 ATTACK = '朝阳区望京街道阜通东大街6号楼下垃圾堆了三天<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -49,6 +50,42 @@ def _log_in(page: Any, url: str, username: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.get_by_text("退出").wait_for()
+
+
+def _file_ticket(citizen: Any, words: str) -> str:
+    """The citizen reports a matter on the web chat; the number of the ticket it opens."""
+    citizen.get_by_label("输入消息").fill(words)
+    citizen.get_by_label("输入消息").press("Enter")
+    citizen.locator(".ticket-number").first.wait_for()
+    number: str = citizen.locator(".ticket-number").first.inner_text()
+    return number
+
+
+class _Late:
+    """The first answer to a GET of `url` from now on is read at once but given to the page only by
+    `answer()`, once newer ones were drawn: an answer overtaken by a newer one."""
+
+    def __init__(self, page: Any, url: str) -> None:
+        self.page = page
+        self.held: list[tuple[Any, Any]] = []
+        page.route(url, self._hold_the_first)
+
+    def _hold_the_first(self, route: Any) -> None:
+        if self.held or route.request.method != "GET":
+            route.continue_()
+        else:
+            self.held.append((route, route.fetch()))  # read now, answered late
+
+    def wait_until_held(self) -> None:
+        while not self.held:  # the sync API runs the route's handler only inside a call to Playwright
+            self.page.wait_for_timeout(20)
+
+    def answer(self) -> None:
+        route, stale = self.held[0]
+        with self.page.expect_response(lambda response: response.request == route.request) as answered:
+            route.fulfill(response=stale)
+        answered.value.finished()
+        self.page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it, if drawn
 
 
 def test_an_operator_takes_a_chat_and_talks_with_the_citizen(pages: tuple[Any, Any], live_server: LiveServer) -> None:
@@ -105,8 +142,6 @@ def test_an_operator_dispatches_and_the_unit_signs(pages: tuple[Any, Any], brows
 
 
 def test_one_ticket_through_its_whole_life_in_three_browsers(pages: tuple[Any, Any], browser: Any, live_server: LiveServer) -> None:
-    from datetime import timedelta
-
     from handoff.surveys import SurveyPolicy, ask_due_surveys
 
     citizen, operator = pages
@@ -160,10 +195,7 @@ def test_one_ticket_through_its_whole_life_in_three_browsers(pages: tuple[Any, A
 def signed(pages: tuple[Any, Any], live_server: LiveServer) -> str:
     """The citizen's ticket, dispatched to 望京街道 and signed there; its number."""
     citizen, _ = pages
-    citizen.get_by_label("输入消息").fill("朝阳区望京街道阜通东大街6号楼下垃圾堆了三天没人清理")
-    citizen.get_by_label("输入消息").press("Enter")
-    citizen.locator(".ticket-number").first.wait_for()
-    number: str = citizen.locator(".ticket-number").first.inner_text()
+    number = _file_ticket(citizen, GARBAGE)
     with live_server.app.state.runtime.new_uow() as uow:
         ticket = uow.session.scalars(select(Ticket).where(Ticket.number == number)).one()
         unit = uow.session.scalars(select(Unit).where(Unit.code == "110105026")).one()
@@ -233,24 +265,325 @@ def test_a_live_refresh_while_the_unit_presses_close_does_not_lose_the_click(
 def test_an_answer_overtaken_by_a_newer_one_is_not_drawn(
     unit_page: Any, signed: str, live_server: LiveServer
 ) -> None:
-    held: list[tuple[Any, Any]] = []
-
-    def hold_the_first(route: Any) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append((route, route.fetch()))  # read now, answered late
-
-    unit_page.route("**/api/my/assignments", hold_the_first)
+    late = _Late(unit_page, "**/api/my/assignments")
     _remind(live_server, signed)
-    while not held:  # the sync API runs the route's handler only inside a call to Playwright
-        unit_page.wait_for_timeout(20)
+    late.wait_until_held()
     _remind(live_server, signed)
     row = unit_page.locator(f'tr[data-number="{signed}"]')
     row.get_by_text("督办2次").wait_for()
-    route, stale = held[0]
-    with unit_page.expect_response("**/api/my/assignments") as answered:
-        route.fulfill(response=stale)
-    answered.value.finished()
-    unit_page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it, were it drawn
+    late.answer()
     assert row.get_by_text("督办2次").count() == 1  # not back to 督办1次
+
+
+# -- the operators' queue, chat and ticket redrawn by live changes while the operator works in them --
+
+
+@pytest.fixture
+def queued(pages: tuple[Any, Any], live_server: LiveServer) -> str:
+    """The citizen's ticket, waiting in the queue with their chat, and the operator logged in; its number."""
+    citizen, operator = pages
+    number = _file_ticket(citizen, GARBAGE)
+    _log_in(operator, live_server.url, "op")
+    operator.locator("#queue-list .item", has_text=number).wait_for()
+    return number
+
+
+def _citizen_adds(pages: tuple[Any, Any], words: str) -> None:
+    """The waiting citizen writes again: a live change, and the operator's queue (the item's preview)
+    and ticket (its timeline) are redrawn."""
+    citizen, _ = pages
+    citizen.get_by_label("输入消息").fill(words)
+    citizen.get_by_label("输入消息").press("Enter")
+
+
+def _open(operator: Any, number: str) -> None:
+    operator.locator("#queue-list .item", has_text=number).click()
+    operator.locator("#ticket-body .number", has_text=number).wait_for()
+
+
+def _ticket_status(live_server: LiveServer, number: str) -> str:
+    with live_server.app.state.runtime.new_uow() as uow:
+        status: str = uow.session.scalars(select(Ticket.status).where(Ticket.number == number)).one()
+        return status
+
+
+def test_a_live_refresh_while_the_operator_presses_a_queue_item_does_not_lose_the_click(
+    pages: tuple[Any, Any], queued: str
+) -> None:
+    _, operator = pages
+    item = operator.locator("#queue-list .item", has_text=queued)
+    item.hover()
+    operator.mouse.down()  # the operator presses on the waiting citizen,
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    item.locator(".preview", has_text="垃圾就在3单元门口").wait_for()  # the queue is redrawn,
+    operator.mouse.up()  # and they let go: the chat opens
+    operator.get_by_role("button", name="接入会话").wait_for()
+    operator.locator("#ticket-body .number", has_text=queued).wait_for()
+
+
+def test_a_queue_item_keeps_the_keyboard_focus_across_a_live_refresh(
+    pages: tuple[Any, Any], queued: str
+) -> None:
+    _, operator = pages
+    item = operator.locator("#queue-list .item", has_text=queued)
+    item.focus()  # the operator goes down the queue with the keyboard,
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    item.locator(".preview", has_text="垃圾就在3单元门口").wait_for()  # the queue is redrawn,
+    operator.keyboard.press("Enter")  # and Enter opens the item they are on
+    operator.get_by_role("button", name="接入会话").wait_for()
+
+
+def test_a_queue_answer_overtaken_by_a_newer_one_is_not_drawn(pages: tuple[Any, Any], queued: str) -> None:
+    _, operator = pages
+    late = _Late(operator, "**/api/queue")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    late.wait_until_held()
+    _citizen_adds(pages, "现在又多了两袋")
+    preview = operator.locator("#queue-list .item", has_text=queued).locator(".preview")
+    preview.filter(has_text="现在又多了两袋").wait_for()
+    late.answer()
+    assert preview.inner_text() == "现在又多了两袋"  # not back to the citizen's earlier words
+
+
+def test_what_the_operator_corrects_on_a_ticket_survives_a_live_refresh(
+    pages: tuple[Any, Any], queued: str, live_server: LiveServer
+) -> None:
+    _, operator = pages
+    _open(operator, queued)
+    operator.get_by_label("诉求类型").select_option("求助")
+    address = operator.get_by_label("地址", exact=True)
+    address.click()
+    operator.keyboard.press("Control+A")
+    operator.keyboard.type("阜通东大街6号楼")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    operator.locator("#ticket-body .timeline li", has_text="垃圾就在3单元门口").wait_for()  # redrawn while they type
+    operator.keyboard.type("3单元门口")  # still in the field
+    assert address.input_value() == "阜通东大街6号楼3单元门口"
+    operator.get_by_role("button", name="确认识别结果").click()
+    operator.get_by_role("button", name="保存修改").wait_for()
+    with live_server.app.state.runtime.new_uow() as uow:
+        ticket = uow.session.scalars(select(Ticket).where(Ticket.number == queued)).one()
+        assert (ticket.address, ticket.request_type) == ("阜通东大街6号楼3单元门口", "求助")
+
+
+def test_a_live_refresh_while_the_operator_presses_dispatch_does_not_lose_the_click(
+    pages: tuple[Any, Any], queued: str, live_server: LiveServer
+) -> None:
+    _, operator = pages
+    _open(operator, queued)
+    operator.get_by_role("button", name="派单", exact=True).hover()
+    operator.mouse.down()  # the operator presses 派单,
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    operator.locator("#ticket-body .timeline li", has_text="垃圾就在3单元门口").wait_for()  # the ticket is redrawn,
+    operator.mouse.up()  # and they let go
+    operator.locator("#ticket-body .badge", has_text="已派单").wait_for()
+    assert _ticket_status(live_server, queued) == "dispatched"
+
+
+def test_the_units_the_operator_chose_survive_a_live_refresh(
+    pages: tuple[Any, Any], queued: str, live_server: LiveServer
+) -> None:
+    _, operator = pages
+    _open(operator, queued)
+    units = operator.locator("#ticket-body .units input")
+    assert units.count() >= 2
+    units.nth(0).uncheck()  # not the first suggestion, the second
+    units.nth(1).check()
+    chosen = units.nth(1).get_attribute("value")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    operator.locator("#ticket-body .timeline li", has_text="垃圾就在3单元门口").wait_for()
+    operator.get_by_role("button", name="派单", exact=True).click()
+    operator.locator("#ticket-body .badge", has_text="已派单").wait_for()
+    with live_server.app.state.runtime.new_uow() as uow:
+        ticket_id = select(Ticket.id).where(Ticket.number == queued).scalar_subquery()
+        sent_to = uow.session.scalars(
+            select(TicketAssignment.unit_id).where(TicketAssignment.ticket_id == ticket_id)
+        ).all()
+        assert [str(unit_id) for unit_id in sent_to] == [chosen]
+
+
+def test_a_direct_answer_being_typed_survives_a_live_refresh(
+    pages: tuple[Any, Any], queued: str, live_server: LiveServer
+) -> None:
+    citizen, operator = pages
+    _open(operator, queued)
+    operator.get_by_label("直接答复").click()
+    operator.keyboard.type("您好，已通知物业，")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    operator.locator("#ticket-body .timeline li", has_text="垃圾就在3单元门口").wait_for()  # redrawn while they type
+    operator.keyboard.type("今天下午清运。")  # still in the field
+    operator.get_by_role("button", name="答复并办结").click()
+    citizen.get_by_text("您好，已通知物业，今天下午清运。").wait_for()
+    assert _ticket_status(live_server, queued) == "resolved"
+
+
+def test_a_ticket_answer_overtaken_by_a_newer_one_is_not_drawn(pages: tuple[Any, Any], queued: str) -> None:
+    _, operator = pages
+    _open(operator, queued)
+    late = _Late(operator, "**/api/tickets/*")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    late.wait_until_held()
+    _citizen_adds(pages, "现在又多了两袋")
+    newer = operator.locator("#ticket-body .timeline li", has_text="现在又多了两袋")
+    newer.wait_for()
+    late.answer()
+    assert newer.count() == 1  # not back to the timeline without it
+
+
+def test_a_late_answer_for_the_citizen_clicked_before_is_not_drawn_over_the_one_clicked_now(
+    pages: tuple[Any, Any], browser: Any, queued: str, live_server: LiveServer
+) -> None:
+    _, operator = pages
+    context = browser.new_context(locale="zh-CN")  # a second citizen waits
+    other = context.new_page()
+    other.set_default_timeout(15000)
+    other.goto(live_server.url + "/")
+    other.get_by_role("status").filter(has_text="在线").wait_for()
+    second = _file_ticket(other, "朝阳区望京街道望京西园三区的路灯坏了一个星期")
+    operator.locator("#queue-list .item", has_text=second).wait_for()
+    late = _Late(operator, "**/api/conversations/*")
+    operator.locator("#queue-list .item", has_text=queued).click()  # the operator clicks the first citizen,
+    late.wait_until_held()  # whose chat is slow to come,
+    _open(operator, second)  # and then the second
+    operator.locator("#messages li.citizen", has_text="路灯").wait_for()
+    late.answer()  # the first one's chat comes at last
+    assert operator.locator("#messages li.citizen", has_text="垃圾").count() == 0
+    assert operator.locator("#ticket-body .number").inner_text() == second
+    operator.get_by_role("button", name="接入会话").click()
+    operator.get_by_label("回复市民").fill("您好，路灯的事由我来跟进")
+    operator.get_by_label("回复市民").press("Control+Enter")
+    other.get_by_text("路灯的事由我来跟进").wait_for()  # to the citizen the operator sees
+    context.close()
+
+
+def test_what_the_citizen_writes_while_their_chat_loads_is_shown(pages: tuple[Any, Any], queued: str) -> None:
+    _, operator = pages
+    late = _Late(operator, "**/api/conversations/*")
+    operator.locator("#queue-list .item", has_text=queued).click()  # the operator opens the chat,
+    late.wait_until_held()  # read, but slow to come,
+    _citizen_adds(pages, "垃圾就在3单元门口")  # and the citizen writes meanwhile
+    operator.locator("#queue-list .preview", has_text="垃圾就在3单元门口").wait_for()  # heard live
+    late.answer()
+    operator.locator("#messages li.citizen", has_text="垃圾就在3单元门口").wait_for()
+
+
+def test_a_reply_being_typed_survives_the_citizens_new_messages(pages: tuple[Any, Any], queued: str) -> None:
+    citizen, operator = pages
+    _open(operator, queued)
+    operator.get_by_role("button", name="接入会话").click()
+    operator.get_by_label("回复市民").click()
+    operator.keyboard.type("您好，请问垃圾")
+    _citizen_adds(pages, "垃圾就在3单元门口")
+    operator.locator("#messages li.citizen", has_text="垃圾就在3单元门口").wait_for()  # live, while they type
+    operator.locator("#ticket-body .timeline li", has_text="垃圾就在3单元门口").wait_for()  # the ticket redrawn too
+    operator.keyboard.type("是在哪个门口？")
+    operator.keyboard.press("Control+Enter")
+    citizen.get_by_text("您好，请问垃圾是在哪个门口？").wait_for()
+
+
+def test_opening_the_chat_again_keeps_the_reply_being_typed(pages: tuple[Any, Any], queued: str) -> None:
+    citizen, operator = pages
+    _open(operator, queued)
+    operator.get_by_role("button", name="接入会话").click()
+    operator.get_by_label("回复市民").fill("您好，马上为您联系物业")
+    with operator.expect_response("**/api/conversations/*") as answered:
+        operator.locator("#queue-list .item", has_text=queued).click()  # the chat is loaded again
+    answered.value.finished()
+    operator.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # time to draw it
+    operator.get_by_label("回复市民").press("Control+Enter")
+    citizen.get_by_text("您好，马上为您联系物业").wait_for()
+
+
+# -- the supervisor's table redrawn by a live change while they work in it -------------------------
+
+
+@pytest.fixture
+def overdue(pages: tuple[Any, Any], live_server: LiveServer) -> str:
+    """The citizen's ticket, dispatched to 望京街道 three days ago and not signed; its number."""
+    citizen, _ = pages
+    number = _file_ticket(citizen, GARBAGE)
+    with live_server.app.state.runtime.new_uow() as uow:
+        ticket = uow.session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        unit = uow.session.scalars(select(Unit).where(Unit.code == "110105026")).one()
+        now = datetime.now(UTC)
+        three_days_ago = now - timedelta(days=3)
+        dispatch_ticket(uow.session, ticket=ticket, unit_ids=[unit.id], operator=None, now=three_days_ago)
+        create_operator(
+            uow.session, username="boss", display_name="督办", password=PASSWORD, role=Role.SUPERVISOR, now=now
+        )
+        uow.commit()
+    return number
+
+
+@pytest.fixture
+def supervisor(browser: Any, live_server: LiveServer, overdue: str) -> Iterator[Any]:
+    """The supervisor, logged in, on the overdue list."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    _log_in(page, live_server.url, "boss")
+    page.locator('#tabs [data-tab="supervision"]').click()
+    _overdue_row(page, overdue).get_by_role("cell", name="0次", exact=True).wait_for()
+    yield page
+    context.close()
+
+
+def _overdue_row(page: Any, number: str) -> Any:
+    return page.locator("#supervision-body tr", has_text=number)
+
+
+def test_what_the_supervisor_types_survives_a_live_refresh(
+    supervisor: Any, overdue: str, live_server: LiveServer
+) -> None:
+    with live_server.app.state.runtime.new_uow() as uow:
+        code, name = uow.session.execute(
+            select(Unit.code, Unit.name)
+            .where(Unit.code != "110105026", Unit.active.is_(True))
+            .order_by(Unit.code)
+            .limit(1)
+        ).one()
+    row = _overdue_row(supervisor, overdue)
+    row.get_by_label("改派单位编码").click()
+    supervisor.keyboard.type(code[:4])
+    _remind(live_server, overdue)
+    row.get_by_role("cell", name="1次", exact=True).wait_for()  # redrawn while the supervisor types
+    supervisor.keyboard.type(code[4:])  # still in the field
+    assert row.get_by_label("改派单位编码").input_value() == code
+    row.get_by_role("button", name="改派").click()
+    supervisor.get_by_text(f"已改派至{name}").wait_for()
+    with live_server.app.state.runtime.new_uow() as uow:
+        ticket_id = select(Ticket.id).where(Ticket.number == overdue).scalar_subquery()
+        now_at = uow.session.scalars(
+            select(Unit.code).join(TicketAssignment, TicketAssignment.unit_id == Unit.id)
+            .where(TicketAssignment.ticket_id == ticket_id, TicketAssignment.status == "dispatched")
+        ).all()
+        assert now_at == [code]
+
+
+def test_a_live_refresh_while_the_supervisor_presses_remind_does_not_lose_the_click(
+    supervisor: Any, overdue: str, live_server: LiveServer
+) -> None:
+    row = _overdue_row(supervisor, overdue)
+    row.get_by_role("button", name="督办").hover()
+    supervisor.mouse.down()  # the supervisor presses 督办,
+    _remind(live_server, overdue)  # (a colleague's 督办)
+    row.get_by_role("cell", name="1次", exact=True).wait_for()  # the table is redrawn,
+    supervisor.mouse.up()  # and they let go
+    row.get_by_role("cell", name="2次", exact=True).wait_for()
+    with live_server.app.state.runtime.new_uow() as uow:
+        ticket_id = select(Ticket.id).where(Ticket.number == overdue).scalar_subquery()
+        reminders = select(TicketAssignment.reminders).where(TicketAssignment.ticket_id == ticket_id)
+        assert uow.session.scalars(reminders).one() == 2
+
+
+def test_an_overdue_list_overtaken_by_a_newer_one_is_not_drawn(
+    supervisor: Any, overdue: str, live_server: LiveServer
+) -> None:
+    late = _Late(supervisor, "**/api/supervision/overdue")
+    _remind(live_server, overdue)
+    late.wait_until_held()
+    _remind(live_server, overdue)
+    row = _overdue_row(supervisor, overdue)
+    row.get_by_role("cell", name="2次", exact=True).wait_for()
+    late.answer()
+    assert row.get_by_role("cell", name="2次", exact=True).count() == 1  # not back to 1次
