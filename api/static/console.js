@@ -201,12 +201,13 @@
     $("view").hidden = false;
     $("logout").hidden = false;
     $("who").textContent = `${state.me.display_name}（${state.me.username}）`;
-    const tabs = tabsFor(state.me.role);
-    $("tabs").replaceChildren(...tabs.map(([key, label]) => h("button", { type: "button", "data-tab": key, onclick: () => show(key) }, label)));
     if (state.me.role !== "unit_handler") {
       state.categories = (await act(api("GET", "/api/categories"))) || [];
       state.canned = (await act(api("GET", "/api/canned-replies"))) || [];
     }
+    // The tabs come with the first view: one clicked while these loaded was replaced by it.
+    const tabs = tabsFor(state.me.role);
+    $("tabs").replaceChildren(...tabs.map(([key, label]) => h("button", { type: "button", "data-tab": key, onclick: () => show(key) }, label)));
     connectLive();
     show(tabs[0][0]);
   }
