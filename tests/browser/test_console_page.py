@@ -4,6 +4,7 @@ a unit handler signing; citizen text shown as text."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,19 @@ def _log_in(page: Any, url: str, username: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.get_by_text("退出").wait_for()
+
+
+@contextmanager
+def _console(browser: Any, url: str, username: str) -> Iterator[Any]:
+    """A browser of its own for `username`, logged in to the console; closed after the block."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    _log_in(page, url, username)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def _file_ticket(citizen: Any, words: str) -> str:
@@ -130,15 +144,11 @@ def test_an_operator_dispatches_and_the_unit_signs(pages: tuple[Any, Any], brows
     operator.get_by_text("已派至").first.wait_for()
     citizen.get_by_text("已派单").first.wait_for()  # the citizen hears of it on their channel
 
-    unit_context = browser.new_context(locale="zh-CN")
-    unit = unit_context.new_page()
-    unit.set_default_timeout(15000)
-    _log_in(unit, live_server.url, "wj")
-    row = unit.locator(f'tr[data-number="{ticket_number}"]')
-    row.wait_for()
-    row.get_by_role("button", name="签收").click()
-    citizen.get_by_text("承办单位已签收").first.wait_for()
-    unit_context.close()
+    with _console(browser, live_server.url, "wj") as unit:
+        row = unit.locator(f'tr[data-number="{ticket_number}"]')
+        row.wait_for()
+        row.get_by_role("button", name="签收").click()
+        citizen.get_by_text("承办单位已签收").first.wait_for()
 
 
 def test_one_ticket_through_its_whole_life_in_three_browsers(pages: tuple[Any, Any], browser: Any, live_server: LiveServer) -> None:
@@ -161,22 +171,18 @@ def test_one_ticket_through_its_whole_life_in_three_browsers(pages: tuple[Any, A
     operator.get_by_role("button", name="派单", exact=True).click()
     citizen.get_by_text("已派单").first.wait_for()
 
-    unit_context = browser.new_context(locale="zh-CN")  # the unit signs, reports progress and the result
-    unit = unit_context.new_page()
-    unit.set_default_timeout(15000)
-    _log_in(unit, live_server.url, "wj")
-    row = unit.locator(f'tr[data-number="{ticket_number}"]')
-    row.get_by_role("button", name="签收").click()
-    citizen.get_by_text("承办单位已签收").first.wait_for()
-    row.get_by_label("说明").fill("环卫队已到现场清运")
-    row.get_by_role("button", name="报进展").click()
-    citizen.get_by_text("环卫队已到现场清运").first.wait_for()
-    row.get_by_label("说明").fill("垃圾已清运，已安排每日巡查")
-    row.get_by_label("给市民的答复").fill("您反映的垃圾已清运完毕，感谢监督")
-    row.get_by_role("button", name="办结").click()
-    citizen.get_by_text("您反映的垃圾已清运完毕，感谢监督").first.wait_for()
-    citizen.get_by_text("已办结").first.wait_for()
-    unit_context.close()
+    with _console(browser, live_server.url, "wj") as unit:  # the unit signs, reports progress and the result
+        row = unit.locator(f'tr[data-number="{ticket_number}"]')
+        row.get_by_role("button", name="签收").click()
+        citizen.get_by_text("承办单位已签收").first.wait_for()
+        row.get_by_label("说明").fill("环卫队已到现场清运")
+        row.get_by_role("button", name="报进展").click()
+        citizen.get_by_text("环卫队已到现场清运").first.wait_for()
+        row.get_by_label("说明").fill("垃圾已清运，已安排每日巡查")
+        row.get_by_label("给市民的答复").fill("您反映的垃圾已清运完毕，感谢监督")
+        row.get_by_role("button", name="办结").click()
+        citizen.get_by_text("您反映的垃圾已清运完毕，感谢监督").first.wait_for()
+        citizen.get_by_text("已办结").first.wait_for()
 
     runtime = live_server.app.state.runtime  # the timers ask the callback; the citizen answers with buttons
     ask_due_surveys(SurveyPolicy())(runtime.new_uow(), datetime.now(UTC) + timedelta(seconds=1))
@@ -211,13 +217,9 @@ def signed(pages: tuple[Any, Any], live_server: LiveServer) -> str:
 @pytest.fixture
 def unit_page(browser: Any, live_server: LiveServer, signed: str) -> Iterator[Any]:
     """望京街道's handler, logged in, the signed ticket in their table."""
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    _log_in(page, live_server.url, "wj")
-    page.locator(f'tr[data-number="{signed}"]').get_by_text("已签收").wait_for()
-    yield page
-    context.close()
+    with _console(browser, live_server.url, "wj") as page:
+        page.locator(f'tr[data-number="{signed}"]').get_by_text("已签收").wait_for()
+        yield page
 
 
 def _remind(live_server: LiveServer, number: str) -> None:
@@ -518,14 +520,10 @@ def overdue(pages: tuple[Any, Any], live_server: LiveServer) -> str:
 @pytest.fixture
 def supervisor(browser: Any, live_server: LiveServer, overdue: str) -> Iterator[Any]:
     """The supervisor, logged in, on the overdue list."""
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    _log_in(page, live_server.url, "boss")
-    page.locator('#tabs [data-tab="supervision"]').click()
-    _overdue_row(page, overdue).get_by_role("cell", name="0次", exact=True).wait_for()
-    yield page
-    context.close()
+    with _console(browser, live_server.url, "boss") as page:
+        page.locator('#tabs [data-tab="supervision"]').click()
+        _overdue_row(page, overdue).get_by_role("cell", name="0次", exact=True).wait_for()
+        yield page
 
 
 def _overdue_row(page: Any, number: str) -> Any:
