@@ -30,8 +30,9 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table, TypeDecorator, Uuid, inspect, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.state import InstanceState
+from sqlalchemy.sql.elements import NamedColumn
 
 from handoff.events import CHANGES, changes_of_dirty, changes_of_new
 from handoff.models import Base
@@ -117,7 +118,7 @@ def update_changed_rows(session: Session) -> bool:
     for obj in session.dirty:
         state: InstanceState[Any] = inspect(obj)
         mapper = state.mapper
-        columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
+        columns = _columns_of(mapper)
         changed = [key for key in state.committed_state if state.attrs[key].history.has_changes()]
         if not changed:
             continue
@@ -144,6 +145,12 @@ def update_changed_rows(session: Session) -> bool:
         session.expunge(obj)
     session.info.setdefault(CHANGES, []).extend(changes)
     return True
+
+
+@lru_cache(maxsize=64)
+def _columns_of(mapper: Mapper[Any]) -> dict[str, NamedColumn[Any]]:
+    """A mapped class's column attributes and their columns, once a class, not once a changed row."""
+    return {prop.key: prop.columns[0] for prop in mapper.column_attrs}
 
 
 def _insert_in_one_statement(connection: Connection, runs: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
