@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import JSON, Select, String, and_, bindparam, column, func, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -93,13 +93,12 @@ def handle_inbound(
     moment = now or datetime.now(UTC)
     for attempt in range(3):
         with uow:
-            previous = _find_inbound_many(uow.session, [msg])
-            if previous:
-                return _replay(uow.session, previous[0])
-            writer = _identities_of(uow.session, [msg])
+            known = _look_up(uow.session, [msg])
+            if known.stored:
+                return _replay(uow.session, known.stored[0])
             try:
                 turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies,
-                             known=writer[0] if writer else None)
+                             known=known.writers[0] if known.writers else None)
                 result = turn.run()
                 if insert_new_rows(uow.session):  # else the flush writes both, in the order it needs
                     update_changed_rows(uow.session)
@@ -182,8 +181,9 @@ def _run_batch(
     session: Session, nlu: Analyzer, submissions: Sequence[Submission], settings: IntakeSettings, now: datetime | None
 ) -> list[InboundResult]:
     msgs = [s.msg for s in submissions]
-    stored = {(m.channel, m.platform_msg_id): m for m in _find_inbound_many(session, msgs)}
-    writers = {(i.channel, i.channel_user_id): (i, c) for i, c in _identities_of(session, msgs)}
+    known = _look_up(session, msgs)
+    stored = {(m.channel, m.platform_msg_id): m for m in known.stored}
+    writers = {(i.channel, i.channel_user_id): (i, c) for i, c in known.writers}
     handled: dict[tuple[str, str], InboundResult] = {}
     seen_writers: set[tuple[str, str]] = set()
     results: list[InboundResult] = []
@@ -209,6 +209,50 @@ def _run_batch(
         results.append(result)
     numbers.give_back()
     return results
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the database already holds of a batch: messages stored before (redeliveries), and the
+    writers' identities with their citizens."""
+
+    stored: list[Message]
+    writers: list[tuple[ChannelIdentity, Citizen]]
+
+
+def _look_up(session: Session, msgs: Sequence[InboundMessage]) -> _Known:
+    """One round trip on PostgreSQL, the batch's keys as one JSON parameter; two queries elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _Known(list(_find_inbound_many(session, msgs)), _identities_of(session, msgs))
+    wanted = [{"channel": m.channel, "platform_msg_id": m.platform_msg_id, "channel_user_id": m.channel_user_id}
+              for m in msgs]
+    stored: dict[uuid.UUID, Message] = {}
+    writers: dict[uuid.UUID, tuple[ChannelIdentity, Citizen]] = {}
+    for message, identity, citizen in session.execute(_LOOK_UP, {"wanted": wanted}).tuples():
+        if message is not None:
+            stored[message.id] = message
+        if identity is not None:
+            writers[identity.id] = (identity, citizen)
+    return _Known(list(stored.values()), list(writers.values()))
+
+
+def _look_up_statement() -> Select[Message, ChannelIdentity, Citizen]:
+    """Built once (PostgreSQL): the same statement object each time skips building and compiling it."""
+    wanted = func.json_to_recordset(bindparam("wanted", type_=JSON)).table_valued(
+        column("channel", String), column("platform_msg_id", String), column("channel_user_id", String)
+    ).render_derived(name="wanted", with_types=True)
+    return (
+        select(Message, ChannelIdentity, Citizen)
+        .select_from(wanted)
+        .outerjoin(Message, and_(Message.channel == wanted.c.channel, Message.direction == Direction.IN,
+                                 Message.platform_msg_id == wanted.c.platform_msg_id))
+        .outerjoin(ChannelIdentity, and_(ChannelIdentity.channel == wanted.c.channel,
+                                         ChannelIdentity.channel_user_id == wanted.c.channel_user_id))
+        .outerjoin(Citizen, Citizen.id == ChannelIdentity.citizen_id)
+    )
+
+
+_LOOK_UP = _look_up_statement()
 
 
 def _find_inbound_many(session: Session, msgs: Sequence[InboundMessage]) -> Sequence[Message]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -9,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff.events import CHANGES, Change
@@ -31,7 +34,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection back in the pool within this long is taken as alive: under load every transaction
+# would otherwise pay a round trip for the ping. One that died meanwhile (the server restarted)
+# fails its first statement: the caller answers 503 (the platforms retry) and the pool, told of
+# the disconnect, replaces every connection opened before it.
+IDLE_BEFORE_PING = 1.0  # seconds
+
+
+def _ping_when_idle(engine: Engine, idle_before_ping: float = IDLE_BEFORE_PING) -> None:
+    """`pool_pre_ping`, but only for connections that sat in the pool for `idle_before_ping`."""
+    pool = engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def note_return(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_before_ping:
+            return  # new, or back a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the connection died while in the pool") from exc  # the pool opens another
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -73,9 +74,10 @@ def test_a_redelivery_racing_the_batch_is_replayed_not_doubled(uow_factory, monk
     first = handle_inbound(uow_factory(), nlu=FakeNlu(), msg=inbound(DEMO, user="f1", msg_id="race-1"), now=NOW)
     import handoff.intake
 
-    look_up = handoff.intake._find_inbound_many
-    calls = iter([lambda session, msgs: []])  # the batch's own look-up misses it; later ones find it
-    monkeypatch.setattr("handoff.intake._find_inbound_many", lambda session, msgs: next(calls, look_up)(session, msgs))
+    look_up = handoff.intake._look_up
+    # The batch's own look-up misses it; later ones find it.
+    calls = iter([lambda session, msgs: dataclasses.replace(look_up(session, msgs), stored=[])])
+    monkeypatch.setattr("handoff.intake._look_up", lambda session, msgs: next(calls, look_up)(session, msgs))
     raced, other = batch(uow_factory, inbound(DEMO, user="f1", msg_id="race-1"), inbound(DEMO, user="f2"))
 
     assert isinstance(raced, InboundResult) and raced.duplicate and raced.outbox_ids == first.outbox_ids

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
+import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from handoff import schema
 from handoff.models import Base, RoutingRule, Unit, UnitKind
+from handoff.store import IDLE_BEFORE_PING, make_engine
 from handoff.units import read_departments, read_units, seed_units
+from tests.conftest import POSTGRES_ADMIN_URL
 
 
 def test_migrations_and_models_do_not_drift(engine) -> None:
@@ -46,3 +53,50 @@ def test_seeding_again_changes_nothing(uow_factory) -> None:
     assert (report.created, report.updated, report.rules_created) == (0, 0, 0)
     with uow_factory() as uow:
         assert uow.session.scalar(select(func.count()).select_from(RoutingRule)) == rules_before
+
+
+# -- connections that died in the pool --------------------------------------------------------------
+
+
+def _kill_backends(engine: Engine) -> None:
+    """What a server restart does to a pool: every connection it holds is cut."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (engine.url.database,),
+        )
+
+
+def test_a_connection_that_died_while_idle_is_replaced_unseen(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        _kill_backends(engine)
+        time.sleep(IDLE_BEFORE_PING + 0.1)
+        with engine.connect() as connection:  # pinged on its way out of the pool, found dead, replaced
+            assert connection.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_back_a_moment_ago_is_not_pinged_and_a_dead_one_fails_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(postgres_url)
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi_connection: pings.append(dbapi_connection) or ping(dbapi_connection))
+    try:
+        for _ in range(3):
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        assert pings == []  # no round trip for a ping between the transactions of a busy process
+
+        _kill_backends(engine)
+        with pytest.raises(OperationalError), engine.connect() as connection:
+            connection.execute(text("SELECT 1"))  # the caller answers 503; the platform retries
+        with engine.connect() as connection:  # the pool replaced what the server cut
+            assert connection.execute(text("SELECT 3")).scalar() == 3
+    finally:
+        engine.dispose()
