@@ -228,7 +228,7 @@ def _look_up(session: Session, msgs: Sequence[InboundMessage]) -> _Known:
               for m in msgs]
     stored: dict[uuid.UUID, Message] = {}
     writers: dict[uuid.UUID, tuple[ChannelIdentity, Citizen]] = {}
-    for message, identity, citizen in session.execute(_LOOK_UP, {"wanted": wanted}).tuples():
+    for message, identity, citizen in session.execute(_LOOK_UP, {"wanted": wanted}):
         if message is not None:
             stored[message.id] = message
         if identity is not None:
