@@ -15,11 +15,13 @@ transaction failed after reserving, as with any database sequence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Insert, update
+from sqlalchemy import Connection, Engine, Insert, Integer, String, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -79,16 +81,23 @@ class NumberBlock:
 
 def _reserve(connection: Connection, day: str, count: int) -> int:
     """Bump the day's counter by `count`; the last number reserved."""
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement: Insert = (
+    statement = _RESERVE_POSTGRESQL if connection.dialect.name == "postgresql" else _RESERVE_SQLITE
+    return int(connection.execute(statement, {"day": day, "count": count}).scalar_one())
+
+
+def _reserve_statement(insert: Callable[[type[TicketCounter]], Any]) -> Insert:
+    """Built once a dialect: the same statement object each time skips building and compiling it."""
+    count = bindparam("count", type_=Integer)
+    return (  # type: ignore[no-any-return]
         insert(TicketCounter)
-        .values(day=day, last_value=count)
-        .on_conflict_do_update(
-            index_elements=[TicketCounter.day], set_={"last_value": TicketCounter.last_value + count}
-        )
+        .values(day=bindparam("day", type_=String), last_value=count)
+        .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last_value": TicketCounter.last_value + count})
         .returning(TicketCounter.last_value)
     )
-    return int(connection.execute(statement).scalar_one())
+
+
+_RESERVE_POSTGRESQL = _reserve_statement(pg_insert)
+_RESERVE_SQLITE = _reserve_statement(sqlite_insert)
 
 
 def _day(now: datetime, tz: ZoneInfo) -> str:
