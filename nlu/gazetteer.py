@@ -243,31 +243,15 @@ class Gazetteer:
         # Pairwise consistency is quadratic: a place is named early, so the first mentions suffice.
         mentions = list(self.mentions(text) if mentions is None else mentions)[:_MAX_MENTIONS]
         best: tuple[tuple[int, ...], Unit, Mention] | None = None
+        ambiguous = [_ambiguous(mention) for mention in mentions]
         for position, mention in enumerate(mentions):
             for unit in mention.candidates:
-                explained = sum(
-                    1 for other in mentions if any(_covers(cand, unit) for cand in other.candidates)
-                )
-                # A parent below province level written elsewhere in the text ("盐城市 … 孙家巷").
-                supported = any(
-                    other is not mention
-                    and any(cand.level != "province" and _covers(cand, unit) for cand in other.candidates)
-                    for other in mentions
-                )
-                # Places written in full elsewhere that this one cannot belong with ("盐城市" against a 南京 village).
-                contradicted = sum(
-                    1
-                    for other in mentions
-                    if other is not mention
-                    and other.exact
-                    and not _ambiguous(other)
-                    and not any(_covers(cand, unit) or _covers(unit, cand) for cand in other.candidates)
-                )
+                agreement, supported = _evidence(unit, mention, mentions, ambiguous)
                 if (
                     not mention.exact
                     and not supported
                     and (
-                        _ambiguous(mention)
+                        ambiguous[position]
                         or (self._bare_needs_support and unit.level in ("street", "community"))
                     )
                 ):
@@ -281,7 +265,7 @@ class Gazetteer:
                 )
                 score = (
                     int(unit.in_jurisdiction and not outside_parent),
-                    explained - contradicted,
+                    agreement,
                     ADMIN_DEPTH[unit.level],
                     int(mention.exact),
                     -len(mention.candidates),
@@ -316,6 +300,31 @@ class Gazetteer:
         return min(related, key=lambda c: ADMIN_DEPTH[c.level], default=leaf)
 
 
+def _evidence(
+    unit: Unit, mention: Mention, mentions: Sequence[Mention], ambiguous: Sequence[bool]
+) -> tuple[int, bool]:
+    """How many mentions name `unit` or one of its ancestors, less those written in full that it cannot
+    belong with ("盐城市" against a 南京 village); and whether a parent below province level is written
+    elsewhere in the text ("盐城市 … 孙家巷"). One pass over the mentions: `resolve` asks for every candidate."""
+    explained, supported = 0, False
+    for other, other_ambiguous in zip(mentions, ambiguous, strict=True):
+        covering = [cand for cand in other.candidates if _covers(cand, unit)]
+        if covering:
+            explained += 1
+        if other is mention:
+            continue
+        if not supported and any(cand.level != "province" for cand in covering):
+            supported = True
+        if (
+            other.exact
+            and not other_ambiguous
+            and not covering
+            and not any(_covers(unit, cand) for cand in other.candidates)
+        ):
+            explained -= 1
+    return explained, supported
+
+
 def _attach_mentions(
     chain: dict[Level, Unit], mentions: Sequence[Mention]
 ) -> dict[Level, tuple[Unit, Mention | None]]:
@@ -346,7 +355,7 @@ def _ambiguous(mention: Mention) -> bool:
 
 def _covers(candidate: Unit, leaf: Unit) -> bool:
     """`candidate` is `leaf` itself or one of its ancestors (a road's district covers the road)."""
-    if candidate == leaf:
+    if candidate is leaf or candidate == leaf:
         return True
     if candidate.level == "road":
         return False
