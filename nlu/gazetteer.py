@@ -82,6 +82,13 @@ class Mention:
 
 
 @dataclass(frozen=True, slots=True)
+class _AliasMatch:
+    units: tuple[Unit, ...]  # the candidates: several streets of one district (天通苑北/南) are the district
+    exact: bool  # some unit carries this alias with its suffix
+    may_start_a_road: bool  # only bare names of larger units: a road word after it makes it a road's name
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """The chosen chain of places, each with the mention that named it (None when only implied)."""
 
@@ -174,6 +181,7 @@ class Gazetteer:
         # First two characters → alias lengths starting with them, longest first: most pairs start none,
         # where most single characters start some alias.
         self._lengths = {pair: tuple(sorted(found, reverse=True)) for pair, found in lengths.items()}
+        self._matches = {alias: self._match(entries) for alias, entries in self._index.items()}
         # Among a whole province's or country's towns and villages a bare name alone (「江北」, 「新桥」) is
         # weak evidence; within one city (Beijing's 349 streets) 「望京」 alone is what people write.
         self._bare_needs_support = sum(1 for u in self.units.values() if u.level == "street") > _MANY_STREETS
@@ -203,24 +211,29 @@ class Gazetteer:
     def mentions(self, text: str) -> list[Mention]:
         """Leftmost-longest alias matches, non-overlapping."""
         found: list[Mention] = []
-        i, n = 0, len(text)
-        while i < n:
-            for length in self._lengths.get(text[i : i + 2], ()):
-                if i + length > n:
+        lengths, n = self._lengths, len(text)
+        i = 0  # where the next match may start
+        # Most positions start no alias's first two characters: one quick pass finds those that do.
+        for start in [k for k in range(n - 1) if text[k : k + 2] in lengths]:
+            if start < i:
+                continue
+            for length in lengths[text[start : start + 2]]:
+                end = start + length
+                match = self._matches.get(text[start:end]) if end <= n else None
+                if match is None or (match.may_start_a_road and _CONTINUATIONS.match(text, end)):
                     continue
-                entries = self._index.get(text[i : i + length])
-                if entries is None:
-                    continue
-                end = i + length
-                if _inside_longer_word(text, i, end, entries):
-                    continue
-                units = self._same_district(tuple(unit for unit, _ in entries))
-                found.append(Mention(i, end, text[i:end], units, any(exact for _, exact in entries)))
+                found.append(Mention(start, end, text[start:end], match.units, match.exact))
                 i = end
                 break
-            else:
-                i += 1
         return found
+
+    def _match(self, entries: tuple[tuple[Unit, bool], ...]) -> _AliasMatch:
+        """What a match of an alias with these entries makes, worked out once when loading."""
+        return _AliasMatch(
+            units=self._same_district(tuple(unit for unit, _ in entries)),
+            exact=any(exact for _, exact in entries),
+            may_start_a_road=_may_start_a_road(entries),
+        )
 
     def _same_district(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
         """Several streets or villages of one district under one name (天通苑北/南) name that district."""
@@ -374,12 +387,8 @@ def _prefix(jurisdiction: str) -> str:
 _CONTINUATIONS = re.compile(r"[路街道桥门巷胡同里院]")
 
 
-def _inside_longer_word(text: str, start: int, end: int, entries: Sequence[tuple[Unit, bool]]) -> bool:
+def _may_start_a_road(entries: Sequence[tuple[Unit, bool]]) -> bool:
     """A bare stem followed by a road word names a road or gate, not the unit ("朝阳路", "和平门")."""
-    if all(exact for _, exact in entries):
-        return False
-    return (
-        end < len(text)
-        and bool(_CONTINUATIONS.match(text, end))
-        and all(unit.level in ("district", "province", "city") for unit, _ in entries)
+    return not all(exact for _, exact in entries) and all(
+        unit.level in ("district", "province", "city") for unit, _ in entries
     )
