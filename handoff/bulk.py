@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.elements import NamedColumn
 
-from handoff.events import CHANGES, changes_of_dirty, changes_of_new
+from handoff.events import CHANGES, Change, changes_of_dirty, changes_of_new
 from handoff.models import Base
 
 _MISSING = object()
@@ -45,29 +45,72 @@ _TABLE_ORDER = {table: position for position, table in enumerate(Base.metadata.s
 def insert_new_rows(session: Session) -> bool:
     """Write the session's pending new objects with Core; False (and nothing done) if one of them
     needs the unit of work: a relationship set on it, which only a flush turns into its ids."""
+    plan = _plan_inserts(session)
+    if plan is None:
+        return False
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        if plan.parts:
+            _execute_chained(connection, plan.parts, plan.parameters)
+    else:
+        for table, rows in plan.runs:
+            connection.execute(insert(table), rows)
+    plan.done(session)
+    return True
+
+
+def write_pending(session: Session) -> bool:
+    """PostgreSQL: the session's new and changed rows in ONE statement (the inserts and the updates
+    chained), so a connection in autocommit writes them atomically without BEGIN and COMMIT round
+    trips. False, and nothing done, if the flush is needed for some of them (see the two above)."""
+    inserts, updates = _plan_inserts(session), _plan_updates(session)
+    if inserts is None or updates is None:
+        return False
+    if inserts.parts or updates.parts:
+        _execute_chained(session.connection(), inserts.parts + updates.parts, inserts.parameters + updates.parameters)
+    inserts.done(session)
+    updates.done(session)
+    return True
+
+
+@dataclass
+class _Plan:
+    """Rows to write: the SQL parts (PostgreSQL), the rows by table (elsewhere), and what to do after."""
+
+    objects: list[object]
+    changes: list[Change]
+    parts: list[str]
+    parameters: list[str]
+    runs: list[tuple[Table, list[dict[str, Any]]]]
+
+    def done(self, session: Session) -> None:
+        """Written: out of the session, and their changes told at the commit."""
+        for obj in self.objects:
+            session.expunge(obj)
+        session.info.setdefault(CHANGES, []).extend(self.changes)
+
+
+def _plan_inserts(session: Session) -> _Plan | None:
     states: list[InstanceState[Any]] = sorted((inspect(obj) for obj in session.new), key=_insert_order)
-    if not states:
-        return True
     by_table: dict[Table, list[InstanceState[Any]]] = defaultdict(list)
     for state in states:
         mapper = state.mapper
         if any(key in state.dict for key in mapper.relationships.keys()):
-            return False
+            return None
         by_table[mapper.local_table].append(state)  # type: ignore[index]
     # In the order added, as a flush: a reply after the message it answers.
     runs = [(table, rows) for table in sorted(by_table, key=_TABLE_ORDER.__getitem__)
             for rows in _rows_by_columns(by_table[table])]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _insert_in_one_statement(connection, runs)
-    else:
+    parts, parameters = [], []
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         for table, rows in runs:
-            connection.execute(insert(table), rows)
+            recordset = _recordset(table, tuple(rows[0]), dialect)
+            parts.append(f"INSERT INTO {recordset.table} ({', '.join(recordset.names)}) "
+                         f"SELECT {', '.join(recordset.values)} FROM {recordset.source}")
+            parameters.append(recordset.encode(rows))
     objects = [state.obj() for state in states]
-    for obj in objects:
-        session.expunge(obj)
-    session.info.setdefault(CHANGES, []).extend(changes_of_new(objects))
-    return True
+    return _Plan(objects, changes_of_new(objects), parts, parameters, runs)
 
 
 def _insert_order(state: InstanceState[Any]) -> int:
@@ -110,9 +153,20 @@ def update_changed_rows(session: Session) -> bool:
     `UPDATE … FROM json_to_recordset(%s)` for each table and set of changed columns) and take the
     rows out of the session. False, and nothing done, elsewhere or when a change is not a plain
     column's (the flush does those)."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return False
+    plan = _plan_updates(session)
+    if plan is None:
+        return False
+    if plan.parts:
+        _execute_chained(session.connection(), plan.parts, plan.parameters)
+    plan.done(session)
+    return True
+
+
+def _plan_updates(session: Session) -> _Plan | None:
+    """PostgreSQL only (the callers check)."""
+    dialect = session.get_bind().dialect
     groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     changed_objects = []
     for obj in session.dirty:
@@ -123,44 +177,27 @@ def update_changed_rows(session: Session) -> bool:
         if not changed:
             continue
         if any(key not in columns or columns[key].primary_key for key in changed) or len(mapper.primary_key) != 1:
-            return False
+            return None
         table: Table = mapper.local_table  # type: ignore[assignment]
         key_column = mapper.primary_key[0]
         row: dict[str, Any] = {str(key_column.key): state.dict[mapper.get_property_by_column(key_column).key]}
         row.update((str(columns[key].key), state.dict[key]) for key in sorted(changed))
         groups.setdefault((table, tuple(row)), []).append(row)
         changed_objects.append(obj)
-    if not groups:
-        return True
     parts, parameters = [], []
     for (table, keys), rows in groups.items():
-        recordset = _recordset(table, keys, connection.dialect)
+        recordset = _recordset(table, keys, dialect)
         key_name, *_ = recordset.names
         assignments = ", ".join(f"{name} = {value}" for name, value in zip(recordset.names[1:], recordset.values[1:], strict=True))
         parts.append(f"UPDATE {recordset.table} AS t SET {assignments} FROM {recordset.source} WHERE t.{key_name} = r.{key_name}")
         parameters.append(recordset.encode(rows))
-    changes = changes_of_dirty(changed_objects)
-    _execute_chained(connection, parts, parameters)
-    for obj in changed_objects:
-        session.expunge(obj)
-    session.info.setdefault(CHANGES, []).extend(changes)
-    return True
+    return _Plan(changed_objects, changes_of_dirty(changed_objects), parts, parameters, [])
 
 
 @lru_cache(maxsize=64)
 def _columns_of(mapper: Mapper[Any]) -> dict[str, NamedColumn[Any]]:
     """A mapped class's column attributes and their columns, once a class, not once a changed row."""
     return {prop.key: prop.columns[0] for prop in mapper.column_attrs}
-
-
-def _insert_in_one_statement(connection: Connection, runs: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
-    parts, parameters = [], []
-    for table, rows in runs:
-        recordset = _recordset(table, tuple(rows[0]), connection.dialect)
-        parts.append(f"INSERT INTO {recordset.table} ({', '.join(recordset.names)}) "
-                     f"SELECT {', '.join(recordset.values)} FROM {recordset.source}")
-        parameters.append(recordset.encode(rows))
-    _execute_chained(connection, parts, parameters)
 
 
 def _execute_chained(connection: Connection, parts: list[str], parameters: list[str]) -> None:

@@ -7,6 +7,7 @@ because an operator holds the chat. Every reply goes to the outbox in the same t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
@@ -20,11 +21,11 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Select, String, and_, bindparam, column, func, select, tuple_
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from handoff import outbox, texts
-from handoff.bulk import insert_new_rows, update_changed_rows
+from handoff.bulk import insert_new_rows, update_changed_rows, write_pending
 from handoff.clock import DEFAULT_TZ, local_text
 from handoff.errors import InvalidMessageError
 from handoff.messages import Button, InboundMessage, InboundResult, Reply
@@ -132,15 +133,21 @@ def handle_batch(
     settings: IntakeSettings = IntakeSettings(),
     now: datetime | None = None,
 ) -> list[InboundResult | Exception]:
-    """`handle_inbound` for many messages in one transaction: what a burst costs a message.
+    """`handle_inbound` for many messages at once: what a burst costs a message.
 
-    The rows of a whole batch are written by one flush (one multi-row INSERT a table) and one
-    commit; the redelivery check and the writers' identities are one query each. Messages are
-    handled in their order, so a citizen's two messages in one batch behave as if sent apart.
-    Should the commit meet a concurrent redelivery (a unique platform id taken meanwhile), the batch
-    is rolled back and each message handled on its own, which replays what the other one stored.
-    So is a batch that one message breaks: that message gets its error, the others their answers.
-    A database that is down fails the whole batch (the webhooks answer 503; the platforms retry).
+    The rows of a whole batch are written together and the redelivery check and the writers'
+    identities are one query. Messages are handled in their order, so a citizen's two messages in
+    one batch behave as if sent apart. Should the write meet a concurrent redelivery (a unique
+    platform id taken meanwhile), the batch is dropped and each message handled on its own, which
+    replays what the other one stored. So is a batch that one message breaks: that message gets its
+    error, the others their answers. A database that is down fails the whole batch (the webhooks
+    answer 503; the platforms retry).
+
+    On PostgreSQL a batch holds each writer once (a writer's next message goes in the next round,
+    where it sees the first one's rows), and a round makes three round trips in autocommit: the
+    look-up, the ticket numbers (if it opens tickets) and one statement that writes every row, atomic
+    as any statement is. A transaction would add a BEGIN and a COMMIT, each a round trip that waits
+    for the server, which at a burst's rate is scheduled among the web processes.
     """
     results: list[InboundResult | Exception | None] = [None] * len(submissions)
     valid: list[tuple[int, Submission]] = []
@@ -150,21 +157,21 @@ def handle_batch(
             valid.append((index, submission))
         except InvalidMessageError as exc:
             results[index] = exc
-    if valid:
+    pending = valid
+    while pending:
         try:
             with uow_factory() as uow:
-                handled = _run_batch(uow.session, nlu, [s for _, s in valid], settings, now)
-                for (index, _), result in zip(valid, handled, strict=True):
-                    results[index] = result
-                if insert_new_rows(uow.session):  # else the flush writes both, in the order it needs
-                    update_changed_rows(uow.session)
+                autocommit = _autocommit_on_postgresql(uow.session)
+                batch, pending_next = _first_round(pending) if autocommit else (pending, [])
+                handled = _run_batch(uow.session, nlu, [s for _, s in batch], settings, now, autocommit=autocommit)
+                _write(uow.session, autocommit=autocommit)
                 uow.commit()
         except OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 - a redelivery race, or one message that breaks the batch
             if not isinstance(exc, IntegrityError):
-                log.exception("a batch of %d messages failed; handling them one by one", len(valid))
-            for index, submission in valid:
+                log.exception("a batch of %d messages failed; handling them one by one", len(pending))
+            for index, submission in pending:
                 try:
                     results[index] = handle_inbound(
                         uow_factory(), nlu=nlu, msg=submission.msg, settings=settings, now=now,
@@ -174,11 +181,69 @@ def handle_batch(
                     raise
                 except Exception as alone:  # noqa: BLE001 - this message's own failure, for its webhook
                     results[index] = alone
+            break
+        for (index, _), result in zip(batch, handled, strict=True):
+            results[index] = result
+        pending = pending_next
     return [r for r in results if r is not None]
 
 
+def _autocommit_on_postgresql(session: Session) -> bool:
+    """On PostgreSQL, the session's statements each commit by themselves (see `handle_batch`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+def _first_round(items: list[tuple[int, Submission]]) -> tuple[list[tuple[int, Submission]], list[tuple[int, Submission]]]:
+    """Each writer's first message now; their next ones, in their order, after it is written."""
+    writers: set[tuple[str, str]] = set()
+    first: list[tuple[int, Submission]] = []
+    later: list[tuple[int, Submission]] = []
+    for item in items:
+        writer = (item[1].msg.channel, item[1].msg.channel_user_id)
+        (later if writer in writers else first).append(item)
+        writers.add(writer)
+    return first, later
+
+
+def _write(session: Session, *, autocommit: bool) -> None:
+    """A batch's rows: in one statement where it can (`handoff.bulk`), else by the unit of work."""
+    if not autocommit:
+        if insert_new_rows(session):  # else the commit's flush writes both, in the order it needs
+            update_changed_rows(session)
+        return
+    if write_pending(session):
+        return
+    # Some rows need the flush (a relationship to sync): several statements, so a transaction.
+    connection = session.connection()
+    connection.exec_driver_sql("BEGIN")
+    try:
+        session.flush()
+    except BaseException:
+        with contextlib.suppress(DBAPIError):  # a dead connection has nothing to roll back
+            connection.exec_driver_sql("ROLLBACK")
+        raise
+    connection.exec_driver_sql("COMMIT")
+
+
 def _run_batch(
-    session: Session, nlu: Analyzer, submissions: Sequence[Submission], settings: IntakeSettings, now: datetime | None
+    session: Session, nlu: Analyzer, submissions: Sequence[Submission], settings: IntakeSettings, now: datetime | None,
+    *, autocommit: bool = False,
+) -> list[InboundResult]:
+    """The turns of a batch. In autocommit (each writer once) nothing may be flushed before the
+    batch's one write: a flush of several statements would commit them one by one."""
+    if autocommit:
+        with session.no_autoflush:
+            return _run_turns(session, nlu, submissions, settings, now,
+                              numbers=NumberBlock(session, tz=settings.tz, autocommit=True))
+    return _run_turns(session, nlu, submissions, settings, now, numbers=NumberBlock(session, tz=settings.tz))
+
+
+def _run_turns(
+    session: Session, nlu: Analyzer, submissions: Sequence[Submission], settings: IntakeSettings, now: datetime | None,
+    *, numbers: NumberBlock,
 ) -> list[InboundResult]:
     msgs = [s.msg for s in submissions]
     known = _look_up(session, msgs)
@@ -187,7 +252,6 @@ def _run_batch(
     handled: dict[tuple[str, str], InboundResult] = {}
     seen_writers: set[tuple[str, str]] = set()
     results: list[InboundResult] = []
-    numbers = NumberBlock(session, tz=settings.tz)
     for position, submission in enumerate(submissions):
         numbers.messages_left = len(submissions) - position
         msg = submission.msg
@@ -199,7 +263,7 @@ def _run_batch(
             results.append(dataclasses.replace(handled[key], duplicate=True))
             continue
         if writer in seen_writers:
-            session.flush()  # the writer's earlier message must be visible to this one's queries
+            session.flush()  # the writer's earlier message must be visible to this one's queries (SQLite)
         turn = _Turn(session, nlu=nlu, msg=msg, settings=settings, now=now or datetime.now(UTC),
                      hold=submission.hold_replies, known=writers.get(writer), numbers=numbers,
                      answer_in_response=submission.answer_by is not None and time.monotonic() < submission.answer_by)

@@ -41,8 +41,10 @@ def next_ticket_number(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
 class NumberBlock:
     """Ticket numbers for one batch of messages (see the module's docstring)."""
 
-    def __init__(self, session: Session, *, tz: ZoneInfo) -> None:
-        self._session, self._tz = session, tz
+    def __init__(self, session: Session, *, tz: ZoneInfo, autocommit: bool = False) -> None:
+        """`autocommit`: the session's statements commit by themselves, so its own connection
+        holds the day's row no longer than a statement (no second connection needed)."""
+        self._session, self._tz, self._autocommit = session, tz, autocommit
         self._day = ""
         self._next = self._end = 0  # numbers next .. end are reserved and unused
         self.messages_left = 1  # set by the batch before each message: how many a block may need
@@ -71,6 +73,8 @@ class NumberBlock:
         self._next = self._end + 1
 
     def _connection(self) -> AbstractContextManager[Connection]:
+        if self._autocommit:
+            return nullcontext(self._session.connection())
         bind = self._session.get_bind()
         engine = bind if isinstance(bind, Engine) else bind.engine
         if engine.dialect.name == "postgresql":  # a short transaction of its own, closed on exit

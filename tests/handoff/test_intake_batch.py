@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from sqlalchemy import func, select
+import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from handoff.errors import InvalidMessageError
 from handoff.intake import Submission, handle_batch, handle_inbound
 from handoff.messages import InboundResult
 from handoff.models import Message, OutboxEntry, Ticket
-from handoff.store import UnitOfWork
+from handoff.store import UnitOfWork, make_engine, make_session_factory
 from tests.fakes import FakeNlu
 from tests.handoff.test_intake import DEMO, NOW, count, inbound
 
@@ -123,3 +126,71 @@ def test_a_message_that_breaks_its_batch_fails_alone(uow_factory) -> None:
     assert isinstance(first, InboundResult) and first.ticket_number is not None
     assert isinstance(last, InboundResult) and last.ticket_number is not None
     assert count(uow_factory, Ticket) == 2
+
+
+def test_a_citizen_whose_second_message_breaks_keeps_the_answer_to_the_first(uow_factory) -> None:
+    # On PostgreSQL the second message goes in a round of its own, after the first is written.
+    msgs = [inbound(DEMO, user="i1"), inbound("炸" + DEMO, user="i1"), inbound(DEMO, user="i2")]
+    first, broken, other = handle_batch(uow_factory, nlu=BreaksOn(), submissions=[Submission(m) for m in msgs], now=NOW)
+
+    assert isinstance(broken, RuntimeError)
+    assert isinstance(first, InboundResult) and first.ticket_number is not None and not first.duplicate
+    assert isinstance(other, InboundResult) and other.ticket_number is not None
+    assert count(uow_factory, Ticket) == 2 and count(uow_factory, OutboxEntry) == 2
+
+
+# -- PostgreSQL: a batch in three round trips, no transaction -------------------------------------
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
+    yield engine
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE outbox, ticket_events, tickets, messages, conversations, channel_identities,"
+                                " citizens, ticket_counters CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_factory(pg_engine: Engine) -> Callable[[], UnitOfWork]:
+    factory = make_session_factory(pg_engine)
+    return lambda: UnitOfWork(factory)
+
+
+def test_on_postgresql_a_batch_is_a_look_up_its_numbers_and_one_write_none_in_a_transaction(pg_engine, pg_factory) -> None:
+    engine = pg_engine
+    statements: list[tuple[str, bool]] = []
+
+    def after(connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        open_transaction = connection.connection.driver_connection.info.transaction_status != TransactionStatus.IDLE
+        statements.append((statement.split()[0], open_transaction))
+
+    event.listen(engine, "after_cursor_execute", after)
+    results = batch(pg_factory, *(inbound(DEMO, user=f"j{n}") for n in range(4)))
+
+    assert all(isinstance(r, InboundResult) and r.ticket_number for r in results)
+    # The look-up, the ticket numbers, then every row of the four in one statement; each committed
+    # on its own (no BEGIN and COMMIT round trips), none leaving a transaction open.
+    assert statements == [("SELECT", False), ("INSERT", False), ("WITH", False)]
+    assert count(pg_factory, Ticket) == 4 and count(pg_factory, Message) == 8
+
+
+def test_on_postgresql_rows_that_need_the_flush_are_written_in_a_transaction_or_not_at_all(pg_factory) -> None:
+    from handoff.intake import _autocommit_on_postgresql, _write
+    from handoff.models import ChannelIdentity, Citizen
+
+    def write(*identities: str) -> None:
+        with pg_factory() as uow:
+            assert _autocommit_on_postgresql(uow.session)
+            for user in identities:
+                citizen = Citizen(display_name=user)
+                # A relationship set: only the unit of work turns it into the foreign key.
+                uow.session.add(ChannelIdentity(channel="web", channel_user_id=user, chat_id=user, citizen=citizen))
+            _write(uow.session, autocommit=True)
+            uow.commit()
+
+    write("k1")
+    with pytest.raises(IntegrityError):
+        write("k2", "k1")  # k1 exists: the flush fails part-way
+    assert count(pg_factory, ChannelIdentity) == 1 and count(pg_factory, Citizen) == 1  # k2 rolled back with it
