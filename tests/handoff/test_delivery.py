@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from handoff.delivery import DeliveryPolicy, DeliveryWorker, pending_count
+from handoff.delivery import DeliveryPolicy, DeliveryWorker, claim_chats, pending_count
 from handoff.errors import DeliveryError
 from handoff.intake import handle_inbound
+from handoff.messages import ChannelName, Delivery
 from handoff.models import Message, OutboxEntry, OutboxStatus
 from handoff.store import UnitOfWork
 from tests.fakes import FakeNlu, RecordingChannel
@@ -143,3 +146,51 @@ async def test_under_a_stream_of_replies_each_pass_carries_many(uow_factory) -> 
         running.cancel()
     assert sorted(d.chat_id for d in channel.sent) == sorted(f"chat-stream-{n}" for n in range(30))
     assert worker.claims <= 5  # one pass a fifth of a second, not one a reply
+
+
+class SharedPlatform:
+    """One platform behind several workers' channels: every delivery, in the order it went out."""
+
+    name: ChannelName = "web"
+
+    def __init__(self) -> None:
+        self.sent: list[Delivery] = []
+
+    async def send(self, delivery: Delivery) -> str | None:
+        await asyncio.sleep(0)  # the other worker runs meanwhile
+        self.sent.append(delivery)
+        return uuid.uuid4().hex
+
+
+async def test_two_workers_at_once_send_each_entry_once_and_in_order(uow_factory) -> None:
+    for n in range(6):
+        _chat(uow_factory, "你好", "转人工", user=f"w{n}")
+    with uow_factory() as uow:
+        entries = uow.session.scalars(select(OutboxEntry).order_by(OutboxEntry.created_at, OutboxEntry.id)).all()
+    platform = SharedPlatform()
+    policy = DeliveryPolicy(batch_size=4)  # many small claims: more of them overlap
+    workers = [DeliveryWorker(uow_factory, {"web": platform}, policy) for _ in range(2)]
+    for _ in range(len(entries)):
+        if not pending_count(uow_factory()):
+            break
+        await asyncio.gather(*(worker.deliver_due() for worker in workers))
+    assert pending_count(uow_factory()) == 0
+    assert sorted(d.outbox_id for d in platform.sent) == sorted(e.id for e in entries)  # each once
+    for chat in {e.chat_id for e in entries}:
+        assert [d.outbox_id for d in platform.sent if d.chat_id == chat] == [e.id for e in entries if e.chat_id == chat]
+
+
+async def test_a_chat_another_worker_is_claiming_is_skipped(uow_factory) -> None:
+    with uow_factory() as uow:
+        if uow.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("advisory locks are PostgreSQL's; SQLite serialises the claims")
+    _chat(uow_factory, "你好", user="a")
+    _chat(uow_factory, "你好", user="b")
+    channel, clock = RecordingChannel(), Clock(NOW + timedelta(seconds=1))
+    worker = _worker(uow_factory, channel, clock)
+    with uow_factory() as other:  # another worker, between taking its chat and committing its leases
+        [(_, taken)] = claim_chats(other.session, clock.now, 1)
+        assert await worker.deliver_due() == 1
+        assert channel.sent[0].chat_id != taken
+    assert await worker.deliver_due() == 1  # the lock ended with the other's transaction
+    assert channel.sent[1].chat_id == taken
