@@ -198,7 +198,7 @@ def _code_points(text: str) -> IntArray:
 
 
 def softmax(scores: FloatArray) -> FloatArray:
-    # The reductions `max` and `sum` call, without their Python wrappers: a handful of scores per call.
+    # `max` and `sum` are these reductions behind a Python wrapper that costs more than a few scores.
     shifted = scores - np.maximum.reduce(scores)
     exp = np.exp(shifted)
     out: FloatArray = exp / np.add.reduce(exp)
