@@ -96,6 +96,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = request.getfixturevalue("postgres_url")
     yield url
     engine = make_engine(url)
+    _empty(engine)
+    engine.dispose()
+
+
+def _empty(engine: Engine) -> None:
     volatile = [t.name for t in Base.metadata.sorted_tables if t.name not in _REFERENCE]
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(volatile)} CASCADE"))
@@ -103,7 +108,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         seed_sla_rules(uow.session)
         seed_canned_replies(uow.session)
         uow.commit()
-    engine.dispose()
 
 
 @pytest.fixture
@@ -116,6 +120,21 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
     factory = make_session_factory(engine)
+    return lambda: UnitOfWork(factory)
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """The run's PostgreSQL alone, for what only it does (autocommit batches, advisory locks)."""
+    engine = make_engine(postgres_url)
+    yield engine
+    _empty(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_factory(pg_engine: Engine) -> Callable[[], UnitOfWork]:
+    factory = make_session_factory(pg_engine)
     return lambda: UnitOfWork(factory)
 
 

@@ -180,10 +180,9 @@ async def test_two_workers_at_once_send_each_entry_once_and_in_order(uow_factory
         assert [d.outbox_id for d in platform.sent if d.chat_id == chat] == [e.id for e in entries if e.chat_id == chat]
 
 
-async def test_a_chat_another_worker_is_claiming_is_skipped(uow_factory) -> None:
-    with uow_factory() as uow:
-        if uow.session.get_bind().dialect.name != "postgresql":
-            pytest.skip("advisory locks are PostgreSQL's; SQLite serialises the claims")
+async def test_a_chat_another_worker_is_claiming_is_skipped(pg_factory) -> None:
+    # Advisory locks are PostgreSQL's; SQLite serialises the claims.
+    uow_factory = pg_factory
     _chat(uow_factory, "你好", user="a")
     _chat(uow_factory, "你好", user="b")
     channel, clock = RecordingChannel(), Clock(NOW + timedelta(seconds=1))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from handoff.errors import InvalidMessageError
 from handoff.intake import Submission, handle_batch, handle_inbound
 from handoff.messages import InboundResult
 from handoff.models import Message, OutboxEntry, Ticket
-from handoff.store import UnitOfWork, make_engine, make_session_factory
+from handoff.store import UnitOfWork
 from tests.fakes import FakeNlu
 from tests.handoff.test_intake import DEMO, NOW, count, inbound
 
@@ -140,22 +140,6 @@ def test_a_citizen_whose_second_message_breaks_keeps_the_answer_to_the_first(uow
 
 
 # -- PostgreSQL: a batch in three round trips, no transaction -------------------------------------
-
-
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    yield engine
-    with engine.begin() as connection:
-        connection.execute(text("TRUNCATE outbox, ticket_events, tickets, messages, conversations, channel_identities,"
-                                " citizens, ticket_counters CASCADE"))
-    engine.dispose()
-
-
-@pytest.fixture
-def pg_factory(pg_engine: Engine) -> Callable[[], UnitOfWork]:
-    factory = make_session_factory(pg_engine)
-    return lambda: UnitOfWork(factory)
 
 
 def test_on_postgresql_a_batch_is_a_look_up_its_numbers_and_one_write_none_in_a_transaction(pg_engine, pg_factory) -> None:
