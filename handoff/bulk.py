@@ -48,13 +48,12 @@ def insert_new_rows(session: Session) -> bool:
     plan = _plan_inserts(session)
     if plan is None:
         return False
+    if session.get_bind().dialect.name == "postgresql":
+        _write_in_one_statement(session, plan)
+        return True
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        if plan.parts:
-            _execute_chained(connection, plan.parts, plan.parameters)
-    else:
-        for table, rows in plan.runs:
-            connection.execute(insert(table), rows)
+    for table, rows in plan.runs:
+        connection.execute(insert(table), rows)
     plan.done(session)
     return True
 
@@ -62,15 +61,24 @@ def insert_new_rows(session: Session) -> bool:
 def write_pending(session: Session) -> bool:
     """PostgreSQL: the session's new and changed rows in ONE statement (the inserts and the updates
     chained), so a connection in autocommit writes them atomically without BEGIN and COMMIT round
-    trips. False, and nothing done, if the flush is needed for some of them (see the two above)."""
+    trips. False, and nothing done, elsewhere or if the flush is needed for some of them (see the
+    two above)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
     inserts, updates = _plan_inserts(session), _plan_updates(session)
     if inserts is None or updates is None:
         return False
-    if inserts.parts or updates.parts:
-        _execute_chained(session.connection(), inserts.parts + updates.parts, inserts.parameters + updates.parameters)
-    inserts.done(session)
-    updates.done(session)
+    _write_in_one_statement(session, inserts, updates)
     return True
+
+
+def _write_in_one_statement(session: Session, *plans: _Plan) -> None:
+    """PostgreSQL: the plans' statements chained as one, then the written objects let go."""
+    parts = [part for plan in plans for part in plan.parts]
+    if parts:
+        _execute_chained(session.connection(), parts, [value for plan in plans for value in plan.parameters])
+    for plan in plans:
+        plan.done(session)
 
 
 @dataclass
@@ -158,9 +166,7 @@ def update_changed_rows(session: Session) -> bool:
     plan = _plan_updates(session)
     if plan is None:
         return False
-    if plan.parts:
-        _execute_chained(session.connection(), plan.parts, plan.parameters)
-    plan.done(session)
+    _write_in_one_statement(session, plan)
     return True
 
 

@@ -101,8 +101,7 @@ def handle_inbound(
                 turn = _Turn(uow.session, nlu=nlu, msg=msg, settings=settings, now=moment, hold=hold_replies,
                              known=known.writers[0] if known.writers else None)
                 result = turn.run()
-                if insert_new_rows(uow.session):  # else the flush writes both, in the order it needs
-                    update_changed_rows(uow.session)
+                _write(uow.session, autocommit=False)
                 uow.commit()
                 return result
             except IntegrityError:
