@@ -200,16 +200,27 @@ def test_one_ticket_through_its_whole_life_in_three_browsers(pages: tuple[Any, A
 @pytest.fixture
 def signed(pages: tuple[Any, Any], live_server: LiveServer) -> str:
     """The citizen's ticket, dispatched to 望京街道 and signed there; its number."""
+    return _dispatched_to_wangjing(pages, live_server, ago=timedelta(0), signed_by="wj")
+
+
+def _dispatched_to_wangjing(
+    pages: tuple[Any, Any], live_server: LiveServer, *, ago: timedelta, signed_by: str | None = None
+) -> str:
+    """The citizen's ticket, dispatched to 望京街道 `ago` and signed there by `signed_by` if given,
+    and a supervisor, 督办 (boss); the ticket's number."""
     citizen, _ = pages
     number = _file_ticket(citizen, GARBAGE)
     with live_server.app.state.runtime.new_uow() as uow:
         ticket = uow.session.scalars(select(Ticket).where(Ticket.number == number)).one()
         unit = uow.session.scalars(select(Unit).where(Unit.code == "110105026")).one()
-        handler = uow.session.scalars(select(Operator).where(Operator.username == "wj")).one()
         now = datetime.now(UTC)
-        assignments = dispatch_ticket(uow.session, ticket=ticket, unit_ids=[unit.id], operator=None, now=now)
-        sign(uow.session, assignment=assignments[0], handler=handler, now=now)
-        uow.session.add(Operator(username="boss", display_name="督办", password_hash="x", role=Role.SUPERVISOR))
+        assignments = dispatch_ticket(uow.session, ticket=ticket, unit_ids=[unit.id], operator=None, now=now - ago)
+        if signed_by is not None:
+            handler = uow.session.scalars(select(Operator).where(Operator.username == signed_by)).one()
+            sign(uow.session, assignment=assignments[0], handler=handler, now=now)
+        create_operator(
+            uow.session, username="boss", display_name="督办", password=PASSWORD, role=Role.SUPERVISOR, now=now
+        )
         uow.commit()
     return number
 
@@ -502,19 +513,7 @@ def test_opening_the_chat_again_keeps_the_reply_being_typed(pages: tuple[Any, An
 @pytest.fixture
 def overdue(pages: tuple[Any, Any], live_server: LiveServer) -> str:
     """The citizen's ticket, dispatched to 望京街道 three days ago and not signed; its number."""
-    citizen, _ = pages
-    number = _file_ticket(citizen, GARBAGE)
-    with live_server.app.state.runtime.new_uow() as uow:
-        ticket = uow.session.scalars(select(Ticket).where(Ticket.number == number)).one()
-        unit = uow.session.scalars(select(Unit).where(Unit.code == "110105026")).one()
-        now = datetime.now(UTC)
-        three_days_ago = now - timedelta(days=3)
-        dispatch_ticket(uow.session, ticket=ticket, unit_ids=[unit.id], operator=None, now=three_days_ago)
-        create_operator(
-            uow.session, username="boss", display_name="督办", password=PASSWORD, role=Role.SUPERVISOR, now=now
-        )
-        uow.commit()
-    return number
+    return _dispatched_to_wangjing(pages, live_server, ago=timedelta(days=3))
 
 
 @pytest.fixture
