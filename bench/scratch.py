@@ -1,4 +1,5 @@
-"""A PostgreSQL database of a benchmark's own on the server at 127.0.0.1:5432, dropped at the end."""
+"""A PostgreSQL database of a benchmark's own on the server at 127.0.0.1:5432, dropped at the end
+(kept, to look into, when HOTLINE_BENCH_KEEP_DATABASE is set)."""
 
 from __future__ import annotations
 
@@ -21,5 +22,8 @@ def scratch_database() -> Iterator[tuple[str, str]]:
     try:
         yield name, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
+        if os.environ.get("HOTLINE_BENCH_KEEP_DATABASE"):  # to look into it afterwards
+            print(f"kept database {name}")
+            return
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -178,3 +178,24 @@ def test_on_postgresql_rows_that_need_the_flush_are_written_in_a_transaction_or_
     with pytest.raises(IntegrityError):
         write("k2", "k1")  # k1 exists: the flush fails part-way
     assert count(pg_factory, ChannelIdentity) == 1 and count(pg_factory, Citizen) == 1  # k2 rolled back with it
+
+
+def test_on_postgresql_the_look_up_reads_each_key_through_its_index_in_the_cached_plan(pg_engine, pg_factory) -> None:
+    """The server caches one generic plan for the look-up; it must not read whole tables, or each
+    batch costs more as the hotline's tables grow (before autovacuum's statistics catch up)."""
+    import json
+
+    from handoff.intake import _LOOK_UP
+
+    batch(pg_factory, *(inbound(DEMO, user=f"p{n}") for n in range(20)))
+    compiled = _LOOK_UP.compile(dialect=pg_engine.dialect)
+    sql = compiled.string % {k: "$1" if k == "wanted" else f"'{v}'" for k, v in compiled.params.items()}
+    wanted = json.dumps([{"channel": "web", "platform_msg_id": "m1", "channel_user_id": "p1"}] * 3)
+    with pg_engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql(f"PREPARE look_up(json) AS {sql}")
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN EXECUTE look_up('{wanted}')"))
+        connection.exec_driver_sql("DEALLOCATE look_up")
+    assert "Seq Scan" not in plan and "Hash" not in plan, plan
+    for index in ("uq_message_platform_id", "uq_identity_channel_user", "pk_citizens"):
+        assert index in plan, plan
