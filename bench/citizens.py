@@ -59,6 +59,31 @@ def wechat_callback(n: int, *, token: str, account: str = "gh_hotline") -> tuple
     return xml, {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
 
+@dataclass(frozen=True)
+class Request:
+    """A platform's POST, built before the clock starts (the load generator shares the machine)."""
+
+    key: str  # platform message id as stored: update:<id> or msg:<MsgId>
+    chat_id: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    params: dict[str, str] | None = None
+
+
+def telegram_request(n: int, *, secret: str) -> Request:
+    update = telegram_update(n)
+    return Request(f"update:{update['update_id']}", str(update["message"]["chat"]["id"]),  # type: ignore[index]
+                   "/telegram/webhook", json.dumps(update).encode(),
+                   {SECRET_HEADER: secret, "Content-Type": "application/json"})
+
+
+def wechat_request(n: int, *, token: str) -> Request:
+    xml, query = wechat_callback(n, token=token)
+    return Request(f"msg:{7_000_000_000 + n}", f"oCitizen{n:010d}", "/wechat", xml.encode(),
+                   {"Content-Type": "text/xml"}, query)
+
+
 @dataclass
 class Posted:
     key: str  # platform message id as stored: update:<id> or msg:<MsgId>
@@ -91,24 +116,14 @@ class Platform:
             await self._wire.aclose()
 
     async def telegram(self, n: int, *, secret: str) -> Posted:
-        update = telegram_update(n)
-        chat = str(update["message"]["chat"]["id"])  # type: ignore[index]
-        return await self._deliver(
-            Posted(f"update:{update['update_id']}", chat, time.monotonic()),
-            "/telegram/webhook",
-            json.dumps(update).encode(),
-            {SECRET_HEADER: secret, "Content-Type": "application/json"},
-        )
+        return await self.send(telegram_request(n, secret=secret))
 
     async def wechat(self, n: int, *, token: str) -> Posted:
-        xml, query = wechat_callback(n, token=token)
-        return await self._deliver(
-            Posted(f"msg:{7_000_000_000 + n}", f"oCitizen{n:010d}", time.monotonic()),
-            "/wechat",
-            xml.encode(),
-            {"Content-Type": "text/xml"},
-            query,
-        )
+        return await self.send(wechat_request(n, token=token))
+
+    async def send(self, request: Request) -> Posted:
+        posted = Posted(request.key, request.chat_id, time.monotonic())
+        return await self._deliver(posted, request.path, request.body, request.headers, request.params)
 
     async def _deliver(
         self, posted: Posted, path: str, body: bytes, headers: dict[str, str], params: dict[str, str] | None = None

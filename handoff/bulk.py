@@ -12,7 +12,7 @@ On PostgreSQL all of them go in one statement, one round trip: a table's rows ar
 parameter, `INSERT … SELECT … FROM json_to_recordset(%s)`, and the tables are chained as
 data-modifying CTEs (foreign keys are checked at the end of the statement). Its text depends only
 on the tables and columns, not on the number of rows, so the server prepares it once, and the
-client's work is one `json.dumps` a table. psycopg's executemany went through its pipeline
+client's work is one `json_text` (orjson) a table: UUIDs and times it writes itself. psycopg's executemany went through its pipeline
 machinery row by row (a few system calls a row, a round trip a table: 6 ms of CPU for a batch of
 four complaints), and its array parameters escape every element in Python. Elsewhere (SQLite, in
 process) each table's rows are one Core executemany.
@@ -20,15 +20,13 @@ process) each table's rows are one Core executemany.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Table, TypeDecorator, Uuid, inspect, insert
+from sqlalchemy import JSON, Connection, Table, TypeDecorator, inspect, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.state import InstanceState
@@ -36,6 +34,7 @@ from sqlalchemy.sql.elements import NamedColumn
 
 from handoff.events import CHANGES, Change, changes_of_dirty, changes_of_new
 from handoff.models import Base
+from handoff.store import json_text
 
 _MISSING = object()
 # Computed once: the tables in the order their foreign keys need.
@@ -133,27 +132,47 @@ def _rows_by_columns(states: list[InstanceState[Any]]) -> list[list[dict[str, An
     for state in states:
         values = state.dict
         row: dict[str, Any] = {}
-        for prop in state.mapper.column_attrs:
-            column = prop.columns[0]
-            value = values.get(prop.key, _MISSING)
-            if value is None and not column.type.should_evaluate_none:
-                value = _MISSING  # as a flush does: None on a column with a default means the default
-            if value is _MISSING:
-                if column.default is not None and column.default.is_scalar:
-                    value = column.default.arg
-                elif column.default is not None and column.default.is_callable:
-                    value = column.default.arg(None)
-                elif column.server_default is not None or column.type.should_evaluate_none:
+        for attribute, key, none_is_default, fill in _fillers(state.mapper):
+            value = values.get(attribute, _MISSING)
+            if value is _MISSING or (value is None and none_is_default):
+                if fill is None:
                     continue  # left out, as a flush leaves it: the server's default, or SQL NULL (not JSON null)
-                else:
-                    value = None
-                values[prop.key] = value
-            row[column.key] = value
+                value = values[attribute] = fill()
+            row[key] = value
         if runs and runs[-1][0].keys() == row.keys():
             runs[-1].append(row)
         else:
             runs.append([row])
     return runs
+
+
+Filler = tuple[str, str, bool, Callable[[], Any] | None]  # attribute, column key, None means the default, the default
+
+
+@lru_cache(maxsize=64)
+def _fillers(mapper: Mapper[Any]) -> tuple[Filler, ...]:
+    """How a flush fills each column of a mapped class, worked out once a class, not once a row:
+    None given means the default unless the type stores None (JSON null); a missing value takes
+    the column's default, or is left out for the server's default (or SQL NULL), or is None."""
+    fillers: list[Filler] = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        default, keeps_none = column.default, column.type.should_evaluate_none
+        fill: Callable[[], Any] | None
+        if default is not None and default.is_scalar:
+            fill = partial(_constant, default.arg)
+        elif default is not None and default.is_callable:
+            fill = partial(default.arg, None)
+        elif column.server_default is not None or keeps_none:
+            fill = None
+        else:
+            fill = partial(_constant, None)
+        fillers.append((prop.key, column.key, not keeps_none, fill))
+    return tuple(fillers)
+
+
+def _constant(value: Any) -> Any:
+    return value
 
 
 def update_changed_rows(session: Session) -> bool:
@@ -227,12 +246,12 @@ class _Recordset:
     converters: tuple[Converter, ...]
 
     def encode(self, rows: list[dict[str, Any]]) -> str:
-        records = [dict(row) for row in rows]
+        records = [dict(row) for row in rows] if self.converters else rows
         for key, convert, also_none in self.converters:
             for record in records:
                 if also_none or record[key] is not None:
                     record[key] = convert(record[key])
-        return json.dumps(records, ensure_ascii=False)
+        return json_text(records)
 
 
 @lru_cache(maxsize=256)
@@ -245,25 +264,14 @@ def _recordset(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Rec
         names.append(name)
         if isinstance(column.type, JSON):
             # As its own text, cast after: the recordset would make a JSON null (None set on the
-            # attribute, as a flush writes it) an SQL NULL. Serialised as Core does by default.
-            converters.append((column.key, json.dumps, True))
+            # attribute, as a flush writes it) an SQL NULL. Serialised as the engine does.
+            converters.append((column.key, json_text, True))
             declared.append(f"{name} text")
             values.append(f"r.{name}::{sql_type}")
             continue
-        if isinstance(column.type, Uuid):
-            converters.append((column.key, str, False))
-        elif isinstance(column.type, TypeDecorator) and isinstance(column.type.impl_instance, DateTime):
-            converters.append((column.key, _aware_time_text(column.type, dialect), False))
-        elif isinstance(column.type, DateTime):
-            converters.append((column.key, datetime.isoformat, False))
+        if isinstance(column.type, TypeDecorator):  # its checks and conversions, as a flush applies them
+            converters.append((column.key, partial(column.type.process_bind_param, dialect=dialect), False))
         declared.append(f"{name} {sql_type}")
         values.append(f"r.{name}")
     source = f"json_to_recordset(%s::json) AS r({', '.join(declared)})"
     return _Recordset(quote.format_table(table), tuple(names), tuple(values), source, tuple(converters))
-
-
-def _aware_time_text(decorator: TypeDecorator[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        return decorator.process_bind_param(value, dialect).isoformat()
-
-    return convert

@@ -106,3 +106,29 @@ def test_changed_columns_of_loaded_rows_are_written_in_one_statement_on_postgres
         assert uow.session.scalar(select(Conversation.id).where(Conversation.draft.is_(None))) is None
         assert uow.session.get(Citizen, citizen.id).phone == "13900000000"  # type: ignore[union-attr]
         assert uow.session.get(Citizen, citizen.id).display_name == "市民"  # type: ignore[union-attr]
+
+
+def test_a_naive_time_is_refused_and_a_nan_in_a_json_column_is_stored_as_null(engine, uow_factory) -> None:
+    import math
+    from datetime import datetime
+
+    import pytest
+    from sqlalchemy.exc import StatementError
+
+    citizen, identity, conversation = _citizen_and_chat()
+    conversation.created_at = datetime(2026, 12, 4, 9, 0)  # no zone: the store refuses to guess one
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        uow.session.add_all([citizen, identity, conversation])
+        with pytest.raises((ValueError, StatementError), match="naive datetime"):
+            insert_new_rows(uow.session)
+
+    citizen, identity, conversation = _citizen_and_chat()
+    asked = Message(id=uuid.uuid4(), conversation_id=conversation.id, channel="web", direction=Direction.IN,
+                    platform_msg_id="m9", sender="citizen", text="路灯不亮", created_at=NOW,
+                    analysis={"confidence": math.nan, "street": "望京街道"})
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        uow.session.add_all([citizen, identity, conversation, asked])
+        assert insert_new_rows(uow.session)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.session.get(Message, asked.id).analysis == {"confidence": None, "street": "望京街道"}  # type: ignore[union-attr]
