@@ -8,6 +8,7 @@ generator's.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
@@ -19,6 +20,7 @@ def _serve(pipe: Connection) -> None:
     telegram, wechat = FakeTelegram(TELEGRAM_TOKEN), FakeWeChat(WECHAT_APP_ID, WECHAT_SECRET)
     telegram.start()
     wechat.start()
+    gc.freeze()  # as the generator: a full collection's pause would count as a delivery's latency
     pipe.send((telegram.url, wechat.url))
     while (command := pipe.recv()) != "stop":
         if command == "telegram_sends":

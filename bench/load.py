@@ -1,6 +1,7 @@
 """Load benchmark of the production mode, loopback only, bounded in count and time.
 
     .venv/bin/python -m bench.load [--messages 4000] [--rate 500] [--web-processes 2] [--seconds 60] [--intake-batch 64]
+                                   [--latencies latencies.csv]
 
 Creates a database of its own on the PostgreSQL at 127.0.0.1:5432 (dropped at the end), starts the
 fake Telegram and WeChat APIs, `hotline serve --processes N` and one `hotline worker delivery`, then
@@ -16,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import csv
+import gc
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import mkdtemp
@@ -79,6 +84,19 @@ async def offer(platform: Platform, count: int, rate: float, first: int, deadlin
     return Run(kind, posted, (max(ends) - started) if ends else 0.0)
 
 
+@contextlib.contextmanager
+def uncollected() -> Iterator[None]:
+    """No cycle collection in the generator while it posts. A full one, walking what it imported,
+    held up its loop 130-140 ms twice a run, and the answers waiting to be read meanwhile counted
+    as the server's latency (most of the p99 the earlier sessions reported at 500 a second). Its
+    garbage goes by reference count."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parts(web: Process, worker: Process, platforms: FakePlatformsProcess) -> Parts:
     """Where the CPU goes: each Hotline process group is a session of its own (`Process`)."""
     generator = os.getpid()
@@ -135,19 +153,24 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
 
         platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
         await offer(platform, 100, 100, 9_000_000, time.monotonic() + 10, "warm-up")
+        gc.freeze()  # what the generator imported (the app, SQLAlchemy): see `uncollected`
         meter = CpuMeter(parts(web, worker, platforms))
         meter.start()
         deadline = time.monotonic() + args.seconds
-        hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
+        with uncollected():
+            hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
         await wait_delivered(engine, timeout=120)  # the replies' sends belong to the messages' cost
         costs = meter.per_message(len(hotline.accepted))
         await platform.aclose()
         bare_platform = Platform([bare.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
-        bare_run = await offer(bare_platform, args.messages, args.rate, 0, time.monotonic() + args.seconds, "bare")
+        with uncollected():
+            bare_run = await offer(bare_platform, args.messages, args.rate, 0, time.monotonic() + args.seconds, "bare")
         await bare_platform.aclose()
 
         await wait_delivered(engine, timeout=120)
         accepted = hotline.accepted
+        if args.latencies:
+            write_latencies(Path(args.latencies), hotline.posted)
         sends = platforms.telegram_sends()
         first_send: dict[str, float] = {}
         for chat_id, at in sends:
@@ -176,6 +199,19 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
         engine.dispose()
 
 
+def write_latencies(path: Path, posted: list[Posted]) -> None:
+    """Each message's moments (seconds from the first post) and latency: where the tail comes from."""
+    start = min(p.started for p in posted)
+    with path.open("w", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["key", "posted_s", "answered_s", "latency_ms", "attempts"])
+        for p in posted:
+            answered = p.accepted_at - start if p.accepted_at is not None else None
+            latency = (p.accepted_at - p.started) * 1000 if p.accepted_at is not None else None
+            out.writerow([p.key, f"{p.started - start:.4f}", "" if answered is None else f"{answered:.4f}",
+                          "" if latency is None else f"{latency:.1f}", p.attempts])
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=4000, help="messages to offer (bounded)")
@@ -183,6 +219,7 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="stop offering after this long")
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=256, help="requests in flight at most")
+    parser.add_argument("--latencies", metavar="CSV", help="write each message's latency to this file")
     parser.add_argument("--intake-batch", type=int, default=64, help="HOTLINE_INTAKE_BATCH_SIZE of the web processes")
     uvloop.run(main(parser.parse_args()))  # as the delivery worker: the generator's loop costs the server less CPU
 
