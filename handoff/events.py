@@ -74,6 +74,12 @@ def _changes_of(session: Session) -> list[Change]:
     return changes_of_new(session.new) + changes_of_dirty(session.dirty)
 
 
+def tell(session: Session, *changes: Change) -> None:
+    """Changes made without the unit of work (a conditional Core UPDATE, say), which the flush
+    cannot see: told to the listeners with the others once the transaction commits."""
+    session.info.setdefault(CHANGES, []).extend(changes)
+
+
 def _modified(obj: object, *attributes: str) -> bool:
     state = inspect(obj)
     return any(state.attrs[name].history.has_changes() for name in attributes)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.errors import ConflictError, NotFoundError, PermissionDeniedError
+from handoff.events import Change, tell
 from handoff.models import (
     ChannelIdentity,
     Conversation,
@@ -181,6 +182,9 @@ def claim_conversation(session: Session, *, conversation_id: uuid.UUID, operator
         raise ConflictError("该会话已被其他话务员接入")
     conversation = session.get_one(Conversation, conversation_id)
     session.refresh(conversation)
+    # The other consoles: the chat leaves their queue, and one showing it sees who took it.
+    tell(session, Change("conversation", conversation_id=conversation_id,
+                         data={"state": ConversationState.OPERATOR, "operator_id": str(operator.id)}))
     session.execute(
         update(Ticket)
         .where(
@@ -215,6 +219,8 @@ def claim_ticket(session: Session, *, ticket_id: uuid.UUID, operator: Operator) 
         raise ConflictError("该工单已被其他话务员领取")
     ticket = session.get_one(Ticket, ticket_id)
     session.refresh(ticket)
+    tell(session, Change("ticket", ticket_id=ticket_id, conversation_id=ticket.conversation_id,
+                         data={"operator_id": str(operator.id)}))
     return ticket
 
 

@@ -237,13 +237,15 @@
 
   // The lists refresh 150 ms after the last change, but no later than a second after the first one
   // waiting: in a burst changes never stop, and waiting for a quiet moment would freeze the queue.
-  let refreshTimer = null, firstWaiting = 0, ticketChanged = false;
+  let refreshTimer = null, firstWaiting = 0, ticketChanged = false, chatChanged = false;
   function onChanges(changes) {
     const selected = state.selected;
     for (const change of changes) {
       if (change.kind === "message" && selected && change.conversation_id === selected.conversation_id) hear(change.conversation_id, change.data);
     }
     if (selected && changes.some((c) => c.ticket_id && c.ticket_id === selected.ticket_id)) ticketChanged = true;
+    // The chat shown changed hands (a colleague took it, put it back, ended it): its title and buttons too.
+    if (selected && changes.some((c) => c.kind === "conversation" && c.conversation_id === selected.conversation_id)) chatChanged = true;
     const now = Date.now();
     if (refreshTimer === null) firstWaiting = now;
     clearTimeout(refreshTimer);
@@ -256,7 +258,8 @@
     if (state.tab === "unit") loadUnit();
     if (state.tab === "supervision") loadSupervision();
     if (ticketChanged && state.tab === "queue" && state.selected && state.selected.ticket_id) loadTicket(state.selected.ticket_id);
-    ticketChanged = false;
+    if (chatChanged && state.tab === "queue" && state.selected && state.selected.conversation_id) loadChat(state.selected.conversation_id);
+    ticketChanged = chatChanged = false;
   }
 
   // -- queue and chat -----------------------------------------------------------------------------
@@ -342,7 +345,8 @@
     const held = chat.state === "operator";
     const mine = held && chat.operator_id === state.me.id;
     $("chat-title").textContent = `会话 · ${CHANNELS[chat.channel] || chat.channel} · ${held ? (mine ? "我接待中" : "他人接待中") : chat.state === "queued" ? "等待接入" : "机器人接待"}`;
-    if (!chatView || chatView.conversationId !== conversationId || !chatView.messages.isConnected) {
+    const opened = !chatView || chatView.conversationId !== conversationId || !chatView.messages.isConnected;
+    if (opened) {
       chatView = chatFor(conversationId);
       $("chat-body").replaceChildren(chatView.history, chatView.messages);
       $("chat-actions").replaceChildren(chatView.composer, chatView.actions);
@@ -354,10 +358,10 @@
     // The answer's messages, then those that came live after it was read (or were just sent).
     const shown = new Map([...view.messages.children].map((li) => [li.dataset.id, li]));
     const listed = new Set(chat.messages.map((m) => m.id));
-    const count = view.messages.children.length;
+    const count = view.messages.children.length, follow = opened || atEnd();
     arrange(view.messages, [...chat.messages.map((m) => shown.get(m.id) || messageItem(m)), ...[...shown.values()].filter((li) => !listed.has(li.dataset.id))]);
     if (heard.conversationId === conversationId) for (const message of heard.messages) appendMessage(conversationId, message);
-    if (view.messages.children.length > count) scrollChat();
+    if (follow && view.messages.children.length > count) scrollChat();
     const stage = chat.state === "queued" ? "queued" : held && (mine || state.me.role !== "operator") ? "held" : "none";
     if (view.stage !== stage) { view.stage = stage; view.actions.replaceChildren(...view[stage]); }
     view.composer.hidden = !mine;
@@ -400,13 +404,17 @@
     appendMessage(conversationId, message);
   }
 
-  function appendMessage(conversationId, message) {
+  // `own`: the operator's reply, shown at the end wherever they had scrolled (heard live already, maybe).
+  function appendMessage(conversationId, message, own = false) {
     if (!chatView || chatView.conversationId !== conversationId || !chatView.messages.isConnected) return;
-    if (chatView.messages.querySelector(`[data-id="${CSS.escape(message.id)}"]`)) return;
-    chatView.messages.append(messageItem(message));
-    scrollChat();
+    const follow = own || atEnd();
+    if (!chatView.messages.querySelector(`[data-id="${CSS.escape(message.id)}"]`)) chatView.messages.append(messageItem(message));
+    if (follow) scrollChat();
   }
 
+  // The chat follows new messages while it is scrolled to its end; an operator who scrolled up to
+  // read what the citizen wrote before stays there.
+  function atEnd() { const body = $("chat-body"); return body.scrollHeight - body.scrollTop - body.clientHeight < 40; }
   function scrollChat() { const body = $("chat-body"); body.scrollTop = body.scrollHeight; }
 
   function composerFor(conversationId) {
@@ -416,7 +424,7 @@
       if (!text) return;
       const sent = snapshot([input]);
       const message = await act(api("POST", `/api/conversations/${conversationId}/messages`, { text }));
-      if (message) { settle(sent); appendMessage(conversationId, message); }
+      if (message) { settle(sent); appendMessage(conversationId, message, true); }
     };
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }

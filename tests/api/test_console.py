@@ -438,6 +438,24 @@ def test_the_console_socket_pushes_citizen_messages_at_once(app_client: TestClie
         assert any(c["kind"] == "conversation" for c in seen)
 
 
+def test_a_claim_reaches_the_other_consoles_at_once(app_client: TestClient) -> None:
+    """A claim is a conditional UPDATE, not a change the flush sees: told to the consoles all the same."""
+    citizen_says(app_client, DEMO)
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.new_uow() as uow:
+        conversation_id = uow.session.scalars(select(Conversation.id)).one()
+        op2 = uow.session.scalars(select(Operator).where(Operator.username == "op2")).one()
+    assert app_client.post("/api/login", json={"username": "op1", "password": PASSWORD}).status_code == 200
+    with app_client.websocket_connect("/ws/console") as socket:
+        assert socket.receive_json()["type"] == "hello"
+        with runtime.new_uow() as uow:
+            claim_conversation(uow.session, conversation_id=conversation_id, operator=op2, now=datetime.now(UTC))
+            uow.commit()
+        change = socket.receive_json()["changes"][0]
+    assert change["kind"] == "conversation" and change["conversation_id"] == str(conversation_id)
+    assert change["data"] == {"state": "operator", "operator_id": str(op2.id)}
+
+
 def test_the_console_socket_refuses_strangers(app_client: TestClient) -> None:
     from starlette.websockets import WebSocketDisconnect
 

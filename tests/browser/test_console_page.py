@@ -507,6 +507,52 @@ def test_opening_the_chat_again_keeps_the_reply_being_typed(pages: tuple[Any, An
     citizen.get_by_text("您好，马上为您联系物业").wait_for()
 
 
+def test_when_a_colleague_takes_the_chat_the_operator_sees_it_at_once(
+    pages: tuple[Any, Any], browser: Any, queued: str, live_server: LiveServer
+) -> None:
+    _, operator = pages
+    with live_server.app.state.runtime.new_uow() as uow:
+        create_operator(uow.session, username="op2", display_name="话务员二", password=PASSWORD, role=Role.OPERATOR,
+                        now=datetime.now(UTC))
+        uow.commit()
+    _open(operator, queued)
+    operator.get_by_role("button", name="接入会话").wait_for()
+    with _console(browser, live_server.url, "op2") as colleague:
+        _open(colleague, queued)
+        colleague.get_by_role("button", name="接入会话").click()
+        colleague.get_by_label("回复市民").wait_for()
+    operator.locator("#chat-title", has_text="他人接待中").wait_for()  # live, no click
+    assert operator.get_by_role("button", name="接入会话").count() == 0
+    assert operator.get_by_label("回复市民").is_hidden()
+
+
+def test_the_chat_follows_new_messages_only_while_scrolled_to_its_end(pages: tuple[Any, Any], queued: str) -> None:
+    citizen, operator = pages
+    operator.set_viewport_size({"width": 1280, "height": 520})
+    _open(operator, queued)
+    operator.get_by_role("button", name="接入会话").click()
+    operator.get_by_label("回复市民").wait_for()
+    body = operator.locator("#chat-body")
+    n = 0
+    while body.evaluate("b => b.scrollHeight - b.clientHeight") < 300 and n < 30:
+        n += 1
+        _citizen_adds(pages, f"补充情况第{n}条：垃圾越堆越多")
+        operator.locator("#messages li.citizen", has_text=f"补充情况第{n}条").wait_for()
+    assert body.evaluate("b => b.scrollHeight - b.scrollTop - b.clientHeight") < 40  # it followed them
+
+    body.evaluate("b => { b.scrollTop = 0; }")  # the operator scrolls up to read the first messages
+    _citizen_adds(pages, "又来了一车垃圾")
+    operator.locator("#messages li.citizen", has_text="又来了一车垃圾").wait_for()
+    operator.evaluate("() => new Promise((done) => setTimeout(done, 300))")  # a live refresh's time
+    assert body.evaluate("b => b.scrollTop") == 0  # still where they were reading
+
+    operator.get_by_label("回复市民").fill("收到，马上联系物业")
+    operator.get_by_label("回复市民").press("Control+Enter")
+    operator.locator("#messages li.operator", has_text="马上联系物业").wait_for()
+    assert body.evaluate("b => b.scrollHeight - b.scrollTop - b.clientHeight") < 40  # their own reply: to the end
+    citizen.get_by_text("收到，马上联系物业").wait_for()
+
+
 # -- the supervisor's table redrawn by a live change while they work in it -------------------------
 
 
