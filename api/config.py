@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     run_workers: bool = True
     auto_migrate: bool = True
     idle_close_hours: float = 24.0
+    outbox_keep_days: float = 7.0  # delivered outbox entries kept this long (the messages stay)
     nlu_model_dir: Path | None = None
     # Assessment weights (docs/assessment.md): satisfaction levels, and the composite score.
     weight_satisfied: float = 1.0

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from api.config import Settings
 from handoff.surveys import SurveyPolicy, ask_due_surveys
-from handoff.timers import Job, close_idle_conversations
+from handoff.timers import Job, close_idle_conversations, purge_sent_outbox
 
 
 def timer_jobs(settings: Settings) -> list[Job]:
@@ -16,4 +16,8 @@ def timer_jobs(settings: Settings) -> list[Job]:
         retry_every=timedelta(hours=settings.survey_retry_hours),
         max_asks=settings.survey_max_asks,
     )
-    return [close_idle_conversations(settings.idle_close), ask_due_surveys(survey_policy)]
+    return [
+        close_idle_conversations(settings.idle_close),
+        ask_due_surveys(survey_policy),
+        purge_sent_outbox(timedelta(days=settings.outbox_keep_days)),
+    ]

@@ -100,3 +100,11 @@ def test_a_connection_back_a_moment_ago_is_not_pinged_and_a_dead_one_fails_once(
             assert connection.execute(text("SELECT 3")).scalar() == 3
     finally:
         engine.dispose()
+
+
+def test_on_postgresql_the_outbox_is_vacuumed_after_a_fixed_number_of_changes(pg_engine: Engine) -> None:
+    """A queue: its claims read the dead entries of the status index until a vacuum; not a fifth of
+    the table's size (the default) but a few thousand changes, however large it grows."""
+    with pg_engine.connect() as connection:
+        options = connection.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'outbox'"))
+    assert "autovacuum_vacuum_scale_factor=0" in options and "autovacuum_vacuum_threshold=5000" in options
