@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Select, String, bindparam, column, func, literal_column, select, true, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnClause
 
 from handoff import outbox, texts
 from handoff.bulk import insert_new_rows, update_changed_rows, write_pending
@@ -299,7 +300,7 @@ def _look_up(session: Session, msgs: Sequence[InboundMessage]) -> _Known:
     return _Known(list(stored.values()), list(writers.values()))
 
 
-_ONE = literal_column("1")  # a constant, not a bound parameter, in the cached plan
+_ONE: ColumnClause[int] = literal_column("1")  # a constant, not a bound parameter, in the cached plan
 
 
 def _look_up_statement() -> Select[Message, ChannelIdentity, Citizen]:
