@@ -4,10 +4,11 @@ Revision ID: 0007out_outbox
 Revises: 0006ent_lanes
 Create Date: 2026-12-05 06:00:00
 
-Every entry is updated twice (sending, then sent), and its status is indexed, so each delivery
-leaves two dead entries in the status index that the delivery workers' claims read until a vacuum
-removes them. PostgreSQL's default vacuums a table once a fifth of it is dead: for an outbox of a
-million entries, a claim would wade through 200,000 of them. The outbox is vacuumed (and analysed)
+Every entry is updated twice (sending, then sent) and its status is indexed, so each delivery
+leaves dead row versions and index entries behind. A claim reads each dead index entry once (and
+marks it), but they stay on disk until a vacuum, and PostgreSQL's default waits until a fifth of
+the table is dead: 200,000 rows for an outbox of a million (measured: the first claim after
+400,000 dead index entries took 28 ms, 1.6 ms after a vacuum). The outbox is vacuumed and analysed
 after a fixed number of changes instead, whatever its size. PostgreSQL only; SQLite has no vacuum
 of this kind.
 """
