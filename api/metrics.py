@@ -113,6 +113,9 @@ class TimedAnalyzer:
         self._histogram = histogram
         self.categories = getattr(nlu, "categories", ())
 
+    def prepare(self, texts: Sequence[str]) -> None:
+        self.nlu.prepare(texts)
+
     def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis:
         started = time.perf_counter()
         try:

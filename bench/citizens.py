@@ -14,6 +14,8 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, func, select
@@ -23,6 +25,7 @@ from bench.wire import Wire, WireError
 from handoff.models import Direction, Message, OutboxEntry, OutboxStatus, Ticket
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+FAQ_FILE = Path(__file__).resolve().parents[1] / "nlu" / "data" / "faq.jsonl"
 STREETS = ["阜通东大街", "望京西路", "广顺北大街", "利泽中街", "南湖北路"]
 
 
@@ -31,7 +34,20 @@ def complaint(n: int) -> str:
     return f"朝阳区望京街道{STREETS[n % len(STREETS)]}{n % 97 + 1}号楼下垃圾堆了三天没人清理，编号{n}"
 
 
-def telegram_update(n: int, *, user_base: int = 10_000_000) -> dict[str, object]:
+@cache
+def _faq_questions() -> tuple[str, ...]:
+    """The ways the shipped FAQ's questions are asked (its alternatives): what the FAQ answers."""
+    entries = [json.loads(line) for line in FAQ_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return tuple(alternative for entry in entries for alternative in entry.get("alternatives", []))
+
+
+def question(n: int) -> str:
+    """A question the FAQ answers (no ticket), asked a few ways."""
+    asked = _faq_questions()
+    return ["请问", "你好，", "", "想问一下，"][n % 4] + asked[n % len(asked)]
+
+
+def telegram_update(n: int, *, user_base: int = 10_000_000, text: str | None = None) -> dict[str, object]:
     user = user_base + n
     sender = {"id": user, "is_bot": False, "first_name": f"市民{n}", "language_code": "zh-hans"}
     return {
@@ -41,18 +57,18 @@ def telegram_update(n: int, *, user_base: int = 10_000_000) -> dict[str, object]
             "from": sender,
             "chat": {"id": user, "first_name": f"市民{n}", "type": "private"},
             "date": int(time.time()),
-            "text": complaint(n),
+            "text": complaint(n) if text is None else text,
         },
     }
 
 
-def wechat_callback(n: int, *, token: str, account: str = "gh_hotline") -> tuple[str, dict[str, str]]:
+def wechat_callback(n: int, *, token: str, account: str = "gh_hotline", text: str | None = None) -> tuple[str, dict[str, str]]:
     """A plaintext-mode text callback and its signed query."""
     openid = f"oCitizen{n:010d}"
     xml = (
         f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{complaint(n)}]]></Content><MsgId>{7_000_000_000 + n}</MsgId></xml>"
+        f"<Content><![CDATA[{complaint(n) if text is None else text}]]></Content><MsgId>{7_000_000_000 + n}</MsgId></xml>"
     )
     timestamp, nonce = str(int(time.time())), f"n{n}"
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
@@ -71,15 +87,15 @@ class Request:
     params: dict[str, str] | None = None
 
 
-def telegram_request(n: int, *, secret: str) -> Request:
-    update = telegram_update(n)
+def telegram_request(n: int, *, secret: str, text: str | None = None) -> Request:
+    update = telegram_update(n, text=text)
     return Request(f"update:{update['update_id']}", str(update["message"]["chat"]["id"]),  # type: ignore[index]
                    "/telegram/webhook", json.dumps(update).encode(),
                    {SECRET_HEADER: secret, "Content-Type": "application/json"})
 
 
-def wechat_request(n: int, *, token: str) -> Request:
-    xml, query = wechat_callback(n, token=token)
+def wechat_request(n: int, *, token: str, text: str | None = None) -> Request:
+    xml, query = wechat_callback(n, token=token, text=text)
     return Request(f"msg:{7_000_000_000 + n}", f"oCitizen{n:010d}", "/wechat", xml.encode(),
                    {"Content-Type": "text/xml"}, query)
 

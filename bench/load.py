@@ -1,7 +1,7 @@
 """Load benchmark of the production mode, loopback only, bounded in count and time.
 
     .venv/bin/python -m bench.load [--messages 4000] [--rate 500] [--web-processes 2] [--seconds 60] [--intake-batch 64]
-                                   [--latencies latencies.csv]
+                                   [--questions 0.3] [--latencies latencies.csv]
 
 Creates a database of its own on the PostgreSQL at 127.0.0.1:5432 (dropped at the end), starts the
 fake Telegram and WeChat APIs, `hotline serve --processes N` and one `hotline worker delivery`, then
@@ -31,7 +31,9 @@ from tempfile import mkdtemp
 import uvloop
 
 from api.main import seed_reference_data
-from bench.citizens import Platform, Posted, audit, percentile, telegram_request, wait_delivered, wechat_request
+from bench.citizens import (
+    Platform, Posted, audit, percentile, question, telegram_request, wait_delivered, wechat_request,
+)
 from bench.cluster import HOTLINE, Cluster, Process, free_port
 from bench.cpu import CpuMeter, Parts, line
 from bench.scratch import scratch_database
@@ -62,15 +64,19 @@ class Run:
                 f"p99 {percentile(latencies, 99):6.1f} ms")
 
 
-async def offer(platform: Platform, count: int, rate: float, first: int, deadline: float, kind: str) -> Run:
-    """Post `count` messages at `rate` a second (open loop: the schedule does not wait for answers).
+async def offer(platform: Platform, count: int, rate: float, first: int, deadline: float, kind: str,
+                questions: float = 0.0) -> Run:
+    """Post `count` messages at `rate` a second (open loop: the schedule does not wait for answers);
+    a `questions` share of them are questions the FAQ answers, the rest complaints.
 
     The requests are built first: only posting them is timed, as a platform's own machines would."""
-    requests = [
-        telegram_request(first + n, secret=SECRET) if kind == "bare" or (first + n) % 2 == 0
-        else wechat_request(first + n, token=WECHAT_TOKEN)
-        for n in range(count)
-    ]
+    requests = []
+    for n in range(first, first + count):
+        text = question(n) if is_question(n, questions) else None
+        if kind == "bare" or n % 2 == 0:
+            requests.append(telegram_request(n, secret=SECRET, text=text))
+        else:
+            requests.append(wechat_request(n, token=WECHAT_TOKEN, text=text))
     started = time.monotonic()
     tasks = []
     for n, request in enumerate(requests):
@@ -95,6 +101,11 @@ def uncollected() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def is_question(n: int, share: float) -> bool:
+    """Spread evenly: message n is a question when the running count of questions steps up at it."""
+    return int((n + 1) * share) > int(n * share)
 
 
 def parts(web: Process, worker: Process, platforms: FakePlatformsProcess) -> Parts:
@@ -158,7 +169,7 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
         meter.start()
         deadline = time.monotonic() + args.seconds
         with uncollected():
-            hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline")
+            hotline = await offer(platform, args.messages, args.rate, 0, deadline, "hotline", args.questions)
         await wait_delivered(engine, timeout=120)  # the replies' sends belong to the messages' cost
         costs = meter.per_message(len(hotline.accepted))
         await platform.aclose()
@@ -186,7 +197,8 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
               f"p99 {percentile(delivered, 99):6.1f} ms")
         print(bare_run.line().replace("bare", "bare FastAPI endpoint (2 workers)", 1))
         print(line(costs))
-        print(f"audit: {result}")
+        asked = sum(is_question(n, args.questions) for n in range(len(hotline.posted)))
+        print(f"audit: {result}" + (f" ({asked} of the messages were questions for the FAQ)" if asked else ""))
         refused = Counter(status for p in hotline.posted for status in p.statuses if status != 200)
         print(f"telegram sendMessage calls: {len(sends)}, wechat pushes: {platforms.wechat_pushes()}, "
               f"retries by the platforms: {sum(p.attempts - 1 for p in hotline.posted)} "
@@ -219,6 +231,8 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="stop offering after this long")
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=256, help="requests in flight at most")
+    parser.add_argument("--questions", type=float, default=0.0, metavar="SHARE",
+                        help="share of the messages that are questions the FAQ answers (0 to 1)")
     parser.add_argument("--latencies", metavar="CSV", help="write each message's latency to this file")
     parser.add_argument("--intake-batch", type=int, default=64, help="HOTLINE_INTAKE_BATCH_SIZE of the web processes")
     uvloop.run(main(parser.parse_args()))  # as the delivery worker: the generator's loop costs the server less CPU

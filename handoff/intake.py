@@ -66,6 +66,9 @@ NEEDS_LOCATION = frozenset({RequestType.COMPLAIN, RequestType.HELP, RequestType.
 
 
 class Analyzer(Protocol):
+    def prepare(self, texts: Sequence[str]) -> None:
+        """A hint: these texts are about to be analyzed, in this thread (work they share may be done together)."""
+
     def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis: ...
 
 
@@ -252,6 +255,7 @@ def _run_turns(
     handled: dict[tuple[str, str], InboundResult] = {}
     seen_writers: set[tuple[str, str]] = set()
     results: list[InboundResult] = []
+    nlu.prepare([m.text for m in msgs if (m.channel, m.platform_msg_id) not in stored and m.text])
     for position, submission in enumerate(submissions):
         numbers.messages_left = len(submissions) - position
         msg = submission.msg

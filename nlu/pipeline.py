@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
@@ -87,6 +88,12 @@ class Nlu:
     def classify(self, text: str) -> Category | None:
         """The category alone, for evaluation and batch use."""
         return self._category.classify(self._normalize(text))
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """These texts are about to be analyzed, in this thread: the questions among them that the
+        FAQ would encode are encoded in one call now (`FaqIndex.encode_ahead`)."""
+        if self._faq.index is not None:
+            self._faq.index.encode_ahead([self._normalize(text) for text in texts], longest=self._faq.max_length)
 
     def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis:
         context = context or AnalysisContext()

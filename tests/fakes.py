@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handoff.errors import DeliveryError
@@ -30,6 +31,9 @@ class FakeNlu:
 
     def __init__(self) -> None:
         self.contexts: list[AnalysisContext | None] = []
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Nothing to share between texts."""
 
     def analyze(self, text: str, context: AnalysisContext | None = None) -> Analysis:
         self.contexts.append(context)

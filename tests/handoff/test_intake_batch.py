@@ -63,6 +63,25 @@ def test_a_redelivery_in_or_after_a_batch_changes_nothing(uow_factory) -> None:
         assert uow.session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 2
 
 
+class Prepares(FakeNlu):
+    """An NLU that notes what it was told is about to be analyzed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[list[str]] = []
+
+    def prepare(self, texts):  # type: ignore[no-untyped-def]
+        self.prepared.append(list(texts))
+
+
+def test_the_nlu_hears_beforehand_what_the_batch_will_analyze_redeliveries_left_out(uow_factory) -> None:
+    handle_inbound(uow_factory(), nlu=FakeNlu(), msg=inbound("第一条", user="p1", msg_id="seen"), now=NOW)
+    nlu = Prepares()
+    handle_batch(uow_factory, nlu=nlu, now=NOW, submissions=[Submission(m) for m in (
+        inbound("第一条", user="p1", msg_id="seen"), inbound("社保卡怎么补办", user="p2"), inbound(DEMO, user="p3"))])
+    assert nlu.prepared == [["社保卡怎么补办", DEMO]]  # one hint a round, the redelivery not in it
+
+
 def test_a_refused_message_does_not_hold_up_the_rest_of_its_batch(uow_factory) -> None:
     too_long, fine = batch(uow_factory, inbound("长" * 5000, user="e1"), inbound(DEMO, user="e2"))
 

@@ -53,3 +53,55 @@ def test_held_out_accuracy_and_wrong_answer_rate(nlu_model: Nlu) -> None:
     wrong = sum(1 for gold, a in answers if a is not None and a.faq_id != gold)
     assert right / len(answerable) >= 0.8
     assert wrong / len(answers) <= 0.08
+
+
+class _CountingEncoder:
+    def __init__(self, encoder: object) -> None:
+        self.encoder, self.calls = encoder, []  # type: ignore[var-annotated]
+
+    def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.calls.append(list(texts))
+        return self.encoder.encode(texts)  # type: ignore[attr-defined]
+
+
+QUESTIONS = ["请问社保卡丢了怎么补办", "公积金怎么提取", "12345是干什么的"]
+COMPLAINT = "朝阳区望京街道阜通东大街6号楼下垃圾堆了三天没人清理"
+
+
+@pytest.fixture
+def counted(nlu_model: Nlu):  # type: ignore[no-untyped-def]
+    index = nlu_model.faq
+    counting = _CountingEncoder(index._encoder)
+    index._encoder, original = counting, index._encoder
+    yield counting
+    index._encoder = original
+
+
+def test_a_batchs_questions_are_encoded_in_one_call_with_the_same_answers(nlu_model: Nlu, counted) -> None:  # type: ignore[no-untyped-def]
+    alone = [nlu_model.analyze(text).faq for text in [*QUESTIONS, COMPLAINT]]
+    assert len(counted.calls) == len(QUESTIONS)  # one call a question, none for the complaint
+    counted.calls.clear()
+
+    nlu_model.prepare([*QUESTIONS, COMPLAINT])
+    together = [nlu_model.analyze(text).faq for text in [*QUESTIONS, COMPLAINT]]
+    assert [len(call) for call in counted.calls] == [len(QUESTIONS)]  # the questions in one call, then none
+    assert together[-1] is None and all(answer is not None for answer in together[:-1])
+    for one, other in zip(alone, together, strict=True):
+        assert (one and one.faq_id) == (other and other.faq_id)
+        assert one is None or other is None or abs(one.score - other.score) <= 2e-4  # the last bits differ
+
+
+def test_vectors_encoded_ahead_serve_only_the_thread_that_asked_and_only_once(nlu_model: Nlu, counted) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    nlu_model.prepare(QUESTIONS[:2])
+    other = threading.Thread(target=nlu_model.analyze, args=(QUESTIONS[0],))
+    other.start()
+    other.join()
+    assert [len(call) for call in counted.calls] == [2, 1]  # the other thread encoded its own
+    nlu_model.analyze(QUESTIONS[0])
+    nlu_model.analyze(QUESTIONS[0])  # used once: asked again, it is encoded again
+    assert [len(call) for call in counted.calls] == [2, 1, 1]
+    nlu_model.prepare([QUESTIONS[2]])  # one alone: nothing ahead (its own call would cost the same),
+    nlu_model.analyze(QUESTIONS[1])  # and what the last prepare left unused is gone
+    assert [len(call) for call in counted.calls] == [2, 1, 1, 1]
