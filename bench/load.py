@@ -163,7 +163,9 @@ async def run(args: argparse.Namespace, name: str, url: str) -> None:
         bare = bare_app_process(log_dir).wait_ready()
 
         platform = Platform([web.url], concurrency=args.concurrency, give_up_after=args.seconds, light=True)
-        await offer(platform, 100, 100, 9_000_000, time.monotonic() + 10, "warm-up")
+        # A second at the offered rate first, not measured: the web processes' connection pools fill
+        # and PostgreSQL plans each statement on each new connection (a cached plan from its sixth use).
+        await offer(platform, int(args.rate), args.rate, 9_000_000, time.monotonic() + 10, "warm-up")
         gc.freeze()  # what the generator imported (the app, SQLAlchemy): see `uncollected`
         meter = CpuMeter(parts(web, worker, platforms))
         meter.start()
