@@ -12,9 +12,10 @@ On PostgreSQL all of them go in one statement, one round trip: a table's rows ar
 parameter, `INSERT … SELECT … FROM json_to_recordset(%s)`, and the tables are chained as
 data-modifying CTEs (foreign keys are checked at the end of the statement). Its text depends only
 on the tables and columns, not on the number of rows, so the server prepares it once, and the
-client's work is one `json_text` (orjson) a table: UUIDs and times it writes itself. psycopg's executemany went through its pipeline
-machinery row by row (a few system calls a row, a round trip a table: 6 ms of CPU for a batch of
-four complaints), and its array parameters escape every element in Python. Elsewhere (SQLite, in
+client's work is one `json_text` (orjson, which writes UUIDs and times itself) a table. psycopg's
+executemany went through its pipeline machinery row by row (a few system calls a row, a round trip
+a table: 6 ms of CPU for a batch of four complaints), and its array parameters escape every
+element in Python. Elsewhere (SQLite, in
 process) each table's rows are one Core executemany.
 """
 

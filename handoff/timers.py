@@ -63,8 +63,9 @@ def purge_sent_outbox(keep: timedelta, *, chunk: int = 5000, most: int = 200_000
                         synchronize_session=False)
                 )
                 uow.commit()
-                deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-                if (result.rowcount or 0) < chunk:  # type: ignore[attr-defined]
+                count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+                deleted += count
+                if count < chunk:
                     break
         return deleted
 

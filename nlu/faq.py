@@ -163,17 +163,19 @@ class FaqIndex:
         (the batch is padded to its longest sentence). How many were encoded (none for one alone)."""
         if self._encoder is None or self._embeddings is None:
             return 0
-        wanted = list(dict.fromkeys(t for t in texts if (longest is None or len(t) <= longest)
-                                    and self._would_encode(t, section)))
+        wanted = [text for text in dict.fromkeys(texts) if (longest is None or len(text) <= longest)
+                  and self._names_a_keyword_of(section, text) and self._worth_encoding(self.lexical_scores(text))]
         self._ahead.vectors = dict(zip(wanted, self._encoder.encode(wanted), strict=True)) if len(wanted) > 1 else {}
         return len(self._ahead.vectors)
 
-    def _would_encode(self, text: str, section: str) -> bool:
+    def _names_a_keyword_of(self, section: str, text: str) -> bool:
         names_a_keyword = self._names_a_keyword.get(section)
-        if names_a_keyword is None or names_a_keyword(text) is None:
-            return False
-        lexical = self.lexical_scores(text)
-        return bool(lexical) and max(lexical.values()) >= self.min_lexical
+        return names_a_keyword is not None and names_a_keyword(text) is not None
+
+    def _worth_encoding(self, lexical: dict[int, float]) -> bool:
+        """An encoder, and enough wording in common to ever clear the threshold: else its milliseconds are skipped."""
+        return (self._encoder is not None and self._embeddings is not None
+                and bool(lexical) and max(lexical.values()) >= self.min_lexical)
 
     def _query_vector(self, text: str) -> npt.NDArray[np.float32]:
         ahead: dict[str, npt.NDArray[np.float32]] = getattr(self._ahead, "vectors", {})
@@ -189,10 +191,10 @@ class FaqIndex:
         lexical = self.lexical_scores(text)
         if not lexical:
             return []  # no character in common with any question: not a question for this base
-        if self._encoder is None or self._embeddings is None or max(lexical.values()) < self.min_lexical:
-            # Too little wording in common to ever clear the threshold: skip the encoder's milliseconds.
+        if not self._worth_encoding(lexical):
             scores = lexical
         else:
+            assert self._embeddings is not None  # `_worth_encoding` saw them
             query = self._query_vector(text)
             similarity = self._embeddings @ query
             semantic = np.full(len(self.entries), -1.0, dtype=np.float32)
@@ -202,8 +204,7 @@ class FaqIndex:
 
     def answer(self, text: str, section: str = "citizen") -> FaqAnswer | None:
         """The entry of `section` that answers `text`, or None: citizens and businesses each have theirs."""
-        names_a_keyword = self._names_a_keyword.get(section)
-        if names_a_keyword is None or names_a_keyword(text) is None:
+        if not self._names_a_keyword_of(section, text):
             return None
         ranked = [(score, entry) for score, entry in self.ranked(text) if entry.section == section]
         if not ranked:
